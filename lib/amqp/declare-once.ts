@@ -1,0 +1,14 @@
+import amqplib from "amqplib";
+import { declareTopology } from "./topology.ts";
+
+/** Connects once (no retry loop), declares the topology and disconnects: for `release` and the CLI. */
+export async function declareTopologyOnce(url: string, retryDelaysMs: readonly number[]): Promise<void> {
+  const connection = await amqplib.connect(url, { timeout: 5000 });
+  try {
+    const channel = await connection.createChannel();
+    await declareTopology(channel, retryDelaysMs);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}

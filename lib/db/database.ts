@@ -1,0 +1,37 @@
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import type { Database } from "./schema/database.ts";
+
+export type Db = Kysely<Database>;
+
+// int8 (bigint) arrives as a string by default; money columns are bigint minor units, read as
+// numbers only while they are exact.
+pg.types.setTypeParser(pg.types.builtins.INT8, (text: string) => {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) throw new RangeError(`bigint ${text} is beyond the safe integer range`);
+  return value;
+});
+
+/** A pool for the billing schema; every query is qualified with `billing`. */
+export function createDb(options: { url: string; poolSize: number; applicationName?: string }): Db {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize,
+    application_name: options.applicationName ?? "billing-fleet",
+    connectionTimeoutMillis: 5000,
+    idleTimeoutMillis: 30000,
+  });
+  // An idle client that loses its connection emits here; the next query reconnects.
+  pool.on("error", () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema("billing");
+}
+
+/** True when the database answers a trivial query. */
+export async function pingDb(db: Db): Promise<boolean> {
+  try {
+    await db.selectNoFrom((eb) => eb.val(1).as("one")).execute();
+    return true;
+  } catch {
+    return false;
+  }
+}
