@@ -18,7 +18,8 @@ function fakeHost(env: Record<string, string>) {
       exits.push(code);
       exited(code);
     },
-    on: (event: string, listener: (...args: never[]) => void) => emitter.on(event, listener),
+    on: (event: string, listener: (arg: never) => void) =>
+      emitter.on(event, listener as (arg: unknown) => void),
   };
   return { host, emitter, exits, errors, exitedOnce };
 }
