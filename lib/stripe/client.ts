@@ -71,7 +71,10 @@ export function createStripeApi(options: StripeApiOptions): StripeApi {
             error instanceof TransientError && (error.retryAfterMs ?? 0) <= maxInlineWaitMs,
           onFailedAttempt: async ({ error, attemptNumber, retriesLeft }) => {
             if (!(error instanceof TransientError)) return;
-            log.warn({ request: what, attempt: attemptNumber, retriesLeft, reason: error.message }, "Stripe call failed");
+            log.warn(
+              { request: what, attempt: attemptNumber, retriesLeft, reason: error.message },
+              "Stripe call failed",
+            );
             const wait = error.retryAfterMs ?? 0;
             if (retriesLeft > 0 && wait > 0 && wait <= maxInlineWaitMs) {
               await new Promise((resolve) => setTimeout(resolve, wait));
@@ -92,7 +95,9 @@ export function classifyStripeError(error: unknown): TransientError | PermanentE
   }
   const status = error.statusCode;
   if (error.type === "StripeConnectionError" || status === undefined) {
-    return new TransientError("stripe_unavailable", `cannot reach Stripe: ${error.message}`, { cause: error });
+    return new TransientError("stripe_unavailable", `cannot reach Stripe: ${error.message}`, {
+      cause: error,
+    });
   }
   if (status === 429) {
     return new TransientError("stripe_rate_limited", `Stripe rate limit: ${error.message}`, {
@@ -119,6 +124,7 @@ function retryAfterMs(header: string | undefined): number | undefined {
 /** The Stripe Idempotency-Key of one step of a command: stable across redeliveries and replays. */
 export function idempotencyKey(commandId: string, step: string): string {
   // Stripe allows 255 characters; long command ids are hashed to stay within it.
-  const id = commandId.length <= 200 ? commandId : `sha256-${createHash("sha256").update(commandId).digest("hex")}`;
+  const id =
+    commandId.length <= 200 ? commandId : `sha256-${createHash("sha256").update(commandId).digest("hex")}`;
   return `billing:${id}:${step}`;
 }
