@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 import { createDb, type Db } from "../../lib/db/database.ts";
-import { databaseUrl, pgAdminUrl, templateDatabase, testDatabasePrefix } from "./services.ts";
+import { databaseUrl, pgAdminUrl, testDatabasePrefix } from "./services.ts";
 
 export interface TestDatabase {
   readonly name: string;
@@ -23,8 +23,11 @@ async function admin<T>(fn: (client: pg.Client) => Promise<T>): Promise<T> {
 
 /** A new database, migrated (cloned from the template), for one test file. */
 export async function createTestDatabase(options: { migrated?: boolean } = {}): Promise<TestDatabase> {
-  const name = `${testDatabasePrefix}${randomBytes(5).toString("hex")}`;
-  const template = options.migrated === false ? "template0" : templateDatabase;
+  // The creation time in the name lets a later run drop what a killed run left behind.
+  const name = `${testDatabasePrefix}${Date.now()}_${randomBytes(4).toString("hex")}`;
+  const template = options.migrated === false ? "template0" : process.env.BFT_TEMPLATE_DATABASE;
+  if (template === undefined)
+    throw new Error("no template database: run the tests through vitest (globalSetup)");
   await admin((c) =>
     c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)} TEMPLATE ${pg.escapeIdentifier(template)}`),
   );

@@ -1,33 +1,65 @@
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync } from "node:fs";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
-import { migrateUp } from "../../lib/db/migrator.ts";
-import { databaseUrl, pgAdminUrl, templateDatabase, testDatabasePrefix } from "./services.ts";
+import { migrateUp, migrationsFolder } from "../../lib/db/migrator.ts";
+import { databaseUrl, pgAdminUrl, testDatabasePrefix } from "./services.ts";
+import { deleteStaleVhosts } from "./vhost.ts";
 
-// Once per run: a freshly migrated template database that every test file clones (fast), and no
-// leftovers from an interrupted earlier run.
+// Once per run: a migrated template database that every test file clones (fast). The template's
+// name carries a hash of sql/, so a changed migration makes a new one, and concurrent runs share
+// it instead of dropping it under each other. Databases left by runs killed over two hours ago
+// are dropped; a live concurrent run's databases are left alone.
+const staleAfterMs = 2 * 3600 * 1000;
+
 export default async function setup(): Promise<void> {
+  const folder = migrationsFolder();
+  const hash = createHash("sha256");
+  for (const file of readdirSync(folder).sort()) hash.update(file).update(readFileSync(`${folder}/${file}`));
+  const template = `${testDatabasePrefix}tpl_${hash.digest("hex").slice(0, 12)}`;
+  process.env.BFT_TEMPLATE_DATABASE = template;
+
+  await deleteStaleVhosts(staleAfterMs);
   const admin = new pg.Client({ connectionString: pgAdminUrl });
   await admin.connect();
   try {
-    const stale = await admin.query<{ datname: string }>(
+    const { rows } = await admin.query<{ datname: string }>(
       "SELECT datname FROM pg_database WHERE datname LIKE $1",
       [`${testDatabasePrefix}%`],
     );
-    for (const { datname } of stale.rows) {
-      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(datname)} WITH (FORCE)`);
+    const names = rows.map((r) => r.datname);
+    for (const name of names) {
+      const born = /_(\d{13})_/.exec(name)?.[1];
+      const staleTemplate = name.includes("_tpl_") && name !== template && !name.includes("_tpl_build_");
+      if ((born !== undefined && Date.now() - Number(born) > staleAfterMs) || staleTemplate) {
+        await admin
+          .query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(name)} WITH (FORCE)`)
+          .catch(() => undefined);
+      }
     }
-    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(templateDatabase)}`);
+    if (names.includes(template)) return;
+    const building = `${testDatabasePrefix}${Date.now()}_tpl_build_${process.pid}`;
+    await admin.query(`CREATE DATABASE ${pg.escapeIdentifier(building)}`);
+    const db = new Kysely<unknown>({
+      dialect: new PostgresDialect({
+        pool: new pg.Pool({ connectionString: databaseUrl(building), max: 1 }),
+      }),
+    });
+    try {
+      await migrateUp(db);
+    } finally {
+      await db.destroy();
+    }
+    try {
+      await admin.query(
+        `ALTER DATABASE ${pg.escapeIdentifier(building)} RENAME TO ${pg.escapeIdentifier(template)}`,
+      );
+    } catch (error) {
+      // A concurrent run built it first: use theirs.
+      await admin.query(`DROP DATABASE IF EXISTS ${pg.escapeIdentifier(building)}`);
+      if ((error as { code?: string }).code !== "42P04") throw error;
+    }
   } finally {
     await admin.end();
-  }
-  const db = new Kysely<unknown>({
-    dialect: new PostgresDialect({
-      pool: new pg.Pool({ connectionString: databaseUrl(templateDatabase), max: 1 }),
-    }),
-  });
-  try {
-    await migrateUp(db);
-  } finally {
-    await db.destroy();
   }
 }

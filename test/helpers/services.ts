@@ -2,7 +2,6 @@
 export const pgAdminUrl = process.env.TEST_PG_URL ?? "postgres://root@127.0.0.1:5432/postgres";
 export const amqpBase = process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672";
 export const rabbitManagementUrl = process.env.TEST_RABBIT_MANAGEMENT_URL ?? "http://127.0.0.1:15672";
-export const templateDatabase = "bft_template";
 export const testDatabasePrefix = "bft_";
 export const testVhostPrefix = "bft_";
 

@@ -34,7 +34,8 @@ async function management(method: "PUT" | "DELETE", path: string, body?: unknown
 
 /** A vhost of its own for one test file, so files can run in parallel and never share queues. */
 export function testVhost(): TestVhost {
-  const name = `${testVhostPrefix}${randomBytes(5).toString("hex")}`;
+  // The creation time in the name lets a later run delete what a killed run left behind.
+  const name = `${testVhostPrefix}${Date.now()}_${randomBytes(4).toString("hex")}`;
   const url = `${amqpBase}/${encodeURIComponent(name)}`;
   const encoded = encodeURIComponent(name);
   return {
@@ -57,4 +58,24 @@ export function testVhost(): TestVhost {
       await run("rabbitmqctl", ["delete_vhost", name]).catch(() => undefined);
     },
   };
+}
+
+/** Deletes test vhosts created over `olderThanMs` ago (left by killed runs). */
+export async function deleteStaleVhosts(olderThanMs: number): Promise<void> {
+  let names: string[];
+  try {
+    const res = await fetch(`${rabbitManagementUrl}/api/vhosts?columns=name`, {
+      headers: { authorization: auth },
+    });
+    if (!res.ok) return;
+    names = ((await res.json()) as { name: string }[]).map((v) => v.name);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const born = new RegExp(`^${testVhostPrefix}(\\d{13})_`).exec(name)?.[1];
+    if (born !== undefined && Date.now() - Number(born) > olderThanMs) {
+      await management("DELETE", `/vhosts/${encodeURIComponent(name)}`);
+    }
+  }
 }
