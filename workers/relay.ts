@@ -1,20 +1,45 @@
 import { connectBroker } from "../lib/amqp/connection.ts";
+import { createPublisher } from "../lib/amqp/publisher.ts";
 import type { Config } from "../lib/config.ts";
 import { createDb } from "../lib/db/database.ts";
 import { closeAll, isMain, once, type Running, runProcess } from "../lib/lifecycle.ts";
 import type { Logger } from "../lib/log.ts";
 import { startHealthServer } from "../lib/metrics/health-server.ts";
+import { type OutboxRelayOptions, startOutboxRelay } from "../lib/relay/outbox-relay.ts";
 
 /** The `relay` process: publishes the transactional outbox to billing.events. */
-export async function startRelay(config: Config, log: Logger): Promise<Running> {
+export async function startRelay(
+  config: Config,
+  log: Logger,
+  overrides: Partial<OutboxRelayOptions> = {},
+): Promise<Running> {
+  // One connection for the batch transaction, one for the lag sampler.
   const db = createDb({ url: config.databaseUrl, poolSize: 2, applicationName: "billing-relay" });
   const broker = connectBroker(config.amqpUrl, { log, name: "billing-relay" });
+  const publisher = createPublisher(broker, {
+    log,
+    timeoutMs: config.publishTimeoutMs,
+    retryDelaysMs: config.retryDelaysMs,
+    name: "relay",
+    // Other services bind their own queues to billing.events; an event nobody listens to is delivered.
+    mandatory: false,
+  });
   const health =
     config.metricsPort === 0
       ? undefined
-      : await startHealthServer({ port: config.metricsPort, isReady: () => broker.isConnected() });
+      : await startHealthServer({ port: config.metricsPort, isReady: () => publisher.isReady() });
+  const relay = startOutboxRelay({ db, publisher, log }, overrides);
   return {
-    stop: once(() => closeAll([() => health?.close(), () => broker.close(), () => db.destroy()])),
+    stop: once(() =>
+      closeAll([
+        () => relay.stop(),
+        () => health?.close(),
+        // Closing the channel fails any confirm still awaited, so an undrained batch rolls back.
+        () => publisher.close(),
+        () => broker.close(),
+        () => db.destroy(),
+      ]),
+    ),
   };
 }
 

@@ -22,8 +22,16 @@ export type PublishOptions = Options.Publish & { messageId: string };
  */
 export function createPublisher(
   broker: Broker,
-  options: { log: Logger; timeoutMs: number; retryDelaysMs: readonly number[]; name?: string },
+  options: {
+    log: Logger;
+    timeoutMs: number;
+    retryDelaysMs: readonly number[];
+    name?: string;
+    /** Default true: an unroutable message is a failure. False where no queue need be bound (billing.events). */
+    mandatory?: boolean;
+  },
 ): Publisher {
+  const mandatory = options.mandatory ?? true;
   const log = options.log.child({ subsystem: "publisher" });
   let channel: ConfirmChannel | undefined;
   let blocked = false;
@@ -96,8 +104,8 @@ export function createPublisher(
           options.timeoutMs,
         );
         try {
-          ch.publish(exchange, routingKey, content, { ...publishOptions, mandatory: true }, (err) => {
-            if (takeReturned(publishOptions.messageId)) {
+          ch.publish(exchange, routingKey, content, { ...publishOptions, mandatory }, (err) => {
+            if (mandatory && takeReturned(publishOptions.messageId)) {
               settle(
                 new TransientError("broker_unavailable", `no queue is bound for ${exchange}/${routingKey}`),
               );

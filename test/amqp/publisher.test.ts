@@ -90,6 +90,24 @@ describe("publisher", () => {
     ).rejects.toMatchObject({ kind: "transient", code: "broker_unavailable" });
   });
 
+  // billing.events may have no queue bound (other services bind their own): there an unroutable
+  // message is confirmed and counts as published.
+  it("resolves an unroutable message when mandatory is off", async () => {
+    const lenient = createPublisher(broker, {
+      log,
+      timeoutMs: 2000,
+      retryDelaysMs: ladder,
+      name: "lenient",
+      mandatory: false,
+    });
+    try {
+      await waitFor(() => lenient.isReady(), "lenient publisher ready");
+      await lenient.publish(names.events, "nobody.listens", Buffer.from("{}"), { messageId: "m-events" });
+    } finally {
+      await lenient.close();
+    }
+  });
+
   // While the broker is unreachable a publish fails fast (503 upstream) and, once the vhost is
   // back, the publisher reconnects and re-declares the topology by itself.
   it("fails fast while the vhost is gone and recovers when it returns", async () => {
