@@ -1,4 +1,7 @@
 import type { Channel } from "amqplib";
+import { retryQueueName } from "../domain/retry-policy.ts";
+
+export { retryQueueName };
 
 // The RabbitMQ topology of the Contract. Every process declares it on every (re)connect, so a
 // broker that lost its definitions (or a new vhost) is repaired by whichever process connects.
@@ -13,11 +16,6 @@ export const names = {
 
 /** A crash-looping message is dead-lettered by the broker after this many deliveries. */
 export const deliveryLimit = 10;
-
-/** The name of the delayed-retry queue for one ladder step. */
-export function retryQueueName(delayMs: number): string {
-  return `${names.queue}.retry.${delayMs}`;
-}
 
 /** The arguments of every queue, by name: what `rabbitmqctl list_queues name type arguments` shows. */
 export function queueArguments(retryDelaysMs: readonly number[]): Record<string, Record<string, unknown>> {
