@@ -21,6 +21,8 @@ export const errorCodes = [
   "broker_unavailable",
   "stripe_unavailable",
   "stripe_rate_limited",
+  // an event arrived before one it depends on (Stripe does not order deliveries): retry it later
+  "out_of_order",
   "unexpected",
 ] as const;
 
