@@ -23,6 +23,9 @@ export function createDb(options: { url: string; poolSize: number; applicationNa
   });
   // An idle client that loses its connection emits here; the next query reconnects.
   pool.on("error", () => {});
+  // A client that loses its connection mid-transaction emits "error" on itself as well; the
+  // query in flight still rejects (and is retried as transient), so this must not crash.
+  pool.on("connect", (client) => client.on("error", () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema("billing");
 }
 
