@@ -32,6 +32,8 @@ export interface Config {
   readonly stripeWebhookToleranceS: number;
   readonly stripeSecretKey: string | undefined;
   readonly stripeApiUrl: string | undefined;
+  /** The ingester's base URL, for `billing-ops doctor`'s /readyz check (ops only). */
+  readonly ingesterUrl: string | undefined;
   readonly commandTokens: readonly CommandToken[];
   readonly commandRateLimit: RateLimit;
   readonly workerPrefetch: number;
@@ -39,6 +41,8 @@ export interface Config {
   readonly logLevel: LogLevel;
   readonly pgPoolSize: number;
   readonly publishTimeoutMs: number;
+  /** The ingester's cap on publishes awaiting a confirm; beyond it a request gets 503. */
+  readonly ingestMaxInFlight: number;
 }
 
 /** A bad or missing variable: the message is the one line the process prints before exiting 1. */
@@ -65,6 +69,8 @@ export const defaults = {
   COMMAND_RATE_LIMIT: "50/100",
   PG_POOL_SIZE: "10",
   PUBLISH_TIMEOUT_MS: "5000",
+  // Bodies are at most 1 MiB, so this also bounds the memory held by unconfirmed publishes.
+  INGEST_MAX_IN_FLIGHT: "500",
 } as const;
 
 const requiredStripeKey: ReadonlySet<ProcessName> = new Set(["worker"]);
@@ -112,6 +118,7 @@ export function loadConfig(env: Env, process: ProcessName): Config {
     ),
     stripeSecretKey,
     stripeApiUrl: parseOptionalHttpUrl("STRIPE_API_URL", optional("STRIPE_API_URL")),
+    ingesterUrl: parseOptionalHttpUrl("INGESTER_URL", optional("INGESTER_URL")),
     commandTokens: Object.freeze(parseCommandTokens(optional("COMMAND_TOKENS"))),
     commandRateLimit: parseRateLimit("COMMAND_RATE_LIMIT", read("COMMAND_RATE_LIMIT")),
     workerPrefetch: parseInteger("WORKER_PREFETCH", read("WORKER_PREFETCH"), 1, 65535),
@@ -119,6 +126,7 @@ export function loadConfig(env: Env, process: ProcessName): Config {
     logLevel: parseLogLevel(read("LOG_LEVEL")),
     pgPoolSize: parseInteger("PG_POOL_SIZE", read("PG_POOL_SIZE"), 1, 1000),
     publishTimeoutMs: parseInteger("PUBLISH_TIMEOUT_MS", read("PUBLISH_TIMEOUT_MS"), 100, 120000),
+    ingestMaxInFlight: parseInteger("INGEST_MAX_IN_FLIGHT", read("INGEST_MAX_IN_FLIGHT"), 1, 100000),
   });
 }
 

@@ -2,12 +2,31 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { isMain } from "../lib/lifecycle.ts";
 import { UsageError, type Verb, type VerbResult } from "./verb.ts";
+import { dlqList } from "./verbs/dlq-list.ts";
+import { dlqPurge } from "./verbs/dlq-purge.ts";
+import { dlqReplay } from "./verbs/dlq-replay.ts";
+import { dlqShow } from "./verbs/dlq-show.ts";
+import { dlqStats } from "./verbs/dlq-stats.ts";
+import { doctor } from "./verbs/doctor.ts";
 import { migrate } from "./verbs/migrate.ts";
+import { prune } from "./verbs/prune.ts";
+import { reconcile } from "./verbs/reconcile.ts";
 import { topology } from "./verbs/topology.ts";
 
 // billing-ops: exit 0 done, 1 failed, 2 usage error; --json for machines; one line per problem.
 
-export const verbs: readonly Verb[] = [migrate, topology];
+export const verbs: readonly Verb[] = [
+  migrate,
+  topology,
+  dlqStats,
+  dlqList,
+  dlqShow,
+  dlqReplay,
+  dlqPurge,
+  reconcile,
+  prune,
+  doctor,
+];
 
 export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
@@ -24,14 +43,23 @@ function findVerb(args: string[]): { verb: Verb; rest: string[] } | undefined {
 }
 
 function overview(): string {
-  const width = Math.max(...verbs.map((v) => v.usage.length));
   return [
     "usage: billing-ops <verb> [options] [--json]",
     "",
-    ...verbs.map((v) => `  ${v.usage.padEnd(width)}  ${v.summary}`),
+    ...verbs.flatMap((v) => [`  ${v.usage}`, `      ${v.summary}`]),
     "",
     "exit status: 0 done, 1 failed, 2 usage error. `billing-ops <verb> --help` for a verb's options.",
   ].join("\n");
+}
+
+/** The one line for words that select no verb; names the sub-verbs of a group such as `dlq`. */
+function unknownVerb(args: string[]): string {
+  const group = verbs.filter((v) => v.words.length > 1 && v.words[0] === args[0]);
+  if (group.length > 0) {
+    const subs = group.map((v) => v.words.slice(1).join(" ")).join(", ");
+    return `billing-ops ${args[0]}: needs one of ${subs} (billing-ops --help lists them)`;
+  }
+  return `billing-ops: unknown verb "${args.filter((a) => !a.startsWith("-")).join(" ")}" (billing-ops --help lists them)`;
 }
 
 function verbHelp(verb: Verb): string {
@@ -51,9 +79,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const found = findVerb(argv);
   if (found === undefined) {
-    io.err(
-      `billing-ops: unknown verb "${argv.filter((a) => !a.startsWith("-")).join(" ")}" (billing-ops --help lists them)\n`,
-    );
+    io.err(`${unknownVerb(argv)}\n`);
     return 2;
   }
   const { verb, rest } = found;
@@ -76,14 +102,23 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const json = values.json === true;
   let result: VerbResult;
+  let progressShown = false;
+  // Progress rewrites one stderr line; it is ended before the verb's output or error.
+  const endProgress = () => {
+    if (progressShown) io.err("\n");
+    progressShown = false;
+  };
   try {
     const config = loadConfig(io.env, "ops");
-    result = await verb.run(
-      { config, signal: io.signal, progress: (line) => io.isTerminal && !json && io.err(`\r${line}`) },
-      values,
-      positionals,
-    );
+    const progress = (line: string) => {
+      if (!io.isTerminal || json) return;
+      progressShown = true;
+      io.err(`\r\u001b[K${line}`);
+    };
+    result = await verb.run({ config, signal: io.signal, progress }, values, positionals);
+    endProgress();
   } catch (error) {
+    endProgress();
     if (error instanceof UsageError) {
       io.err(`billing-ops ${verb.words.join(" ")}: ${error.message}\n`);
       return 2;

@@ -28,6 +28,7 @@ describe("loadConfig", () => {
     expect(config.logLevel).toBe("info");
     expect(config.commandTokens).toEqual([]);
     expect(config.stripeApiUrl).toBeUndefined();
+    expect(config.ingesterUrl).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -42,6 +43,7 @@ describe("loadConfig", () => {
         STRIPE_WEBHOOK_TOLERANCE_S: "60",
         STRIPE_SECRET_KEY: "sk_live_x",
         STRIPE_API_URL: "http://127.0.0.1:12111/",
+        INGESTER_URL: "http://web.internal:8080/",
         COMMAND_TOKENS: `orders:abcdefghijklmnop:deposit.create+balance.charge,ops:sha256=${"a".repeat(64)}:*`,
         COMMAND_RATE_LIMIT: "5/10",
         WORKER_PREFETCH: "7",
@@ -54,6 +56,7 @@ describe("loadConfig", () => {
     );
     expect(config.stripeWebhookSecrets).toEqual(["whsec_a", "whsec_b"]);
     expect(config.stripeApiUrl).toBe("http://127.0.0.1:12111");
+    expect(config.ingesterUrl).toBe("http://web.internal:8080");
     expect(config.commandTokens[0]?.service).toBe("orders");
     expect(config.commandTokens[0]?.sha256).toEqual(createHash("sha256").update("abcdefghijklmnop").digest());
     expect([...((config.commandTokens[0]?.scopes ?? []) as Iterable<string>)]).toEqual([
@@ -82,6 +85,8 @@ describe("loadConfig", () => {
     [{ STRIPE_SECRET_KEY: "pk_live_x" }, /^STRIPE_SECRET_KEY: must start with sk_/],
     [{ STRIPE_API_URL: "ftp://x" }, /^STRIPE_API_URL: unsupported scheme/],
     [{ STRIPE_API_URL: "::" }, /^STRIPE_API_URL: not a URL/],
+    [{ INGESTER_URL: "amqp://web" }, /^INGESTER_URL: unsupported scheme/],
+    [{ INGESTER_URL: "web:8080" }, /^INGESTER_URL: unsupported scheme/],
     [{ WORKER_PREFETCH: "0" }, /^WORKER_PREFETCH:/],
     [{ RETRY_DELAYS_MS: "5,x" }, /^RETRY_DELAYS_MS: not a whole number/],
     [{ RETRY_DELAYS_MS: "5,5" }, /^RETRY_DELAYS_MS: has a step twice/],
@@ -110,6 +115,18 @@ describe("loadConfig", () => {
     expect(() => loadConfig({}, "worker")).toThrow(/^STRIPE_SECRET_KEY: required by worker/);
     expect(loadConfig({}, "relay").stripeSecretKey).toBeUndefined();
     expect(loadConfig({ ...web }, "web").stripeWebhookSecrets).toEqual(["whsec_a"]);
+  });
+
+  // The ingester's cap on unconfirmed publishes bounds its memory: a default, and a bad value names it.
+  it("reads INGEST_MAX_IN_FLIGHT", () => {
+    expect(loadConfig({ ...web }, "web").ingestMaxInFlight).toBe(500);
+    expect(loadConfig({ ...web, INGEST_MAX_IN_FLIGHT: "20" }, "web").ingestMaxInFlight).toBe(20);
+    expect(problem({ ...web, INGEST_MAX_IN_FLIGHT: "0" }, "web")).toMatch(
+      /^INGEST_MAX_IN_FLIGHT: must be between/,
+    );
+    expect(problem({ ...web, INGEST_MAX_IN_FLIGHT: "many" }, "web")).toMatch(
+      /^INGEST_MAX_IN_FLIGHT: not a whole/,
+    );
   });
 
   // Logged configuration never shows a secret or a password.

@@ -28,6 +28,12 @@ export const enqueueDuration = new Histogram({
   buckets: latencyBuckets,
   registers,
 });
+export const httpRefusals = new Counter({
+  name: "billing_http_refusals_total",
+  help: "Requests the ingester refused (4xx/5xx), by route and reason (e.g. bad_signature, broker_unavailable).",
+  labelNames: ["route", "reason"] as const,
+  registers,
+});
 export const webhookSignatureRejections = new Counter({
   name: "billing_webhook_signature_rejections_total",
   help: "Webhooks refused because the signature did not verify, by reason.",

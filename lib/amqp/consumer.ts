@@ -1,0 +1,319 @@
+import type { ConfirmChannel, ConsumeMessage } from "amqplib";
+import { withDeadline } from "../deadline.ts";
+import { errorCode, errorKind, errorMessage } from "../domain/errors.ts";
+import { type Decision, decide } from "../domain/retry-policy.ts";
+import type { InboundMessage } from "../handlers/context.ts";
+import type { Logger } from "../log.ts";
+import {
+  handlerDuration,
+  messageAge,
+  messagesAcked,
+  messagesConsumed,
+  messagesDeadLettered,
+  messagesDuplicate,
+  messagesRetried,
+} from "../metrics/registry.ts";
+import { confirmedPublish, type PublishCopy } from "./confirmed-publish.ts";
+import { type Broker, openChannel } from "./connection.ts";
+import { deadLetterCopy, retryCopy } from "./failure-copies.ts";
+import { createInFlight } from "./in-flight.ts";
+import { type DeliveryFacts, deliveryFacts, parseDelivery } from "./inbound-message.ts";
+import { declareTopology, names } from "./topology.ts";
+
+// The only place that acks, retries or dead-letters a billing_queue message, and only after the
+// outcome is durable: the Postgres commit for an applied message, the broker's confirm for the
+// retry or dead-letter copy. A delivery is settled on the channel it came from and never once that
+// channel has closed (the broker redelivers it; its tag means nothing on a new channel).
+
+/** Applies one message (one transaction); resolves once it is committed. */
+export type ApplyMessage = (message: InboundMessage) => Promise<"applied" | "duplicate">;
+
+/** How a delivery ended. */
+export type Outcome = "applied" | "duplicate" | "retried" | "dead-lettered" | "requeued" | "abandoned";
+
+export interface ConsumerOptions {
+  readonly prefetch: number;
+  readonly retryDelaysMs: readonly number[];
+  /** How long a retry or dead-letter copy may wait for its confirm. */
+  readonly publishTimeoutMs: number;
+}
+
+export interface Consumer {
+  /** True while a channel is consuming billing_queue. */
+  isReady(): boolean;
+  /** Deliveries taken and not yet settled. */
+  inFlight(): number;
+  /** How many deliveries ended in each outcome, since start. */
+  outcomes(): Readonly<Record<Outcome, number>>;
+  /** Stops taking messages, waits up to drainMs for those in flight, closes the channel. Idempotent. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** One raw channel: deliveries are settled on the session they came from, or not at all. */
+interface Session {
+  readonly channel: ConfirmChannel;
+  readonly publish: PublishCopy;
+  open: boolean;
+  consumerTag: string | undefined;
+}
+
+const defaultDrainMs = 3000;
+
+/** Consumes billing_queue with manual acks; consuming resumes by itself after every reconnect. */
+export function startConsumer(
+  deps: { broker: Broker; log: Logger; apply: ApplyMessage },
+  options: ConsumerOptions,
+): Consumer {
+  const log = deps.log.child({ subsystem: "consumer" });
+  const counts: Record<Outcome, number> = {
+    applied: 0,
+    duplicate: 0,
+    retried: 0,
+    "dead-lettered": 0,
+    requeued: 0,
+    abandoned: 0,
+  };
+  let current: Session | undefined;
+  let stopping = false;
+  const inFlight = createInFlight();
+  let stopped: Promise<void> | undefined;
+
+  const wrapper = openChannel(deps.broker, {
+    name: "consumer",
+    log,
+    setup: async (channel) => {
+      const session: Session = {
+        channel,
+        publish: confirmedPublish(channel, options.publishTimeoutMs),
+        open: true,
+        consumerTag: undefined,
+      };
+      channel.on("close", () => {
+        session.open = false;
+        if (current === session) current = undefined;
+      });
+      // Without a listener a channel error (e.g. a precondition failure) would be thrown.
+      channel.on("error", (error: Error) => log.warn({ reason: error.message }, "consumer channel error"));
+      await declareTopology(channel, options.retryDelaysMs);
+      await channel.prefetch(options.prefetch);
+      current = session;
+      if (!stopping) await subscribe(session);
+    },
+  });
+
+  async function subscribe(session: Session): Promise<void> {
+    const { consumerTag } = await session.channel.consume(
+      names.queue,
+      (delivery) => {
+        if (delivery === null) onCancelled(session);
+        else void inFlight.track(() => handle(session, delivery));
+      },
+      { noAck: false },
+    );
+    session.consumerTag = consumerTag;
+    log.info({ prefetch: options.prefetch }, "consuming billing_queue");
+  }
+
+  // The broker cancels a consumer whose queue was deleted: declare it again and resubscribe.
+  function onCancelled(session: Session): void {
+    session.consumerTag = undefined;
+    if (stopping) return;
+    log.warn("RabbitMQ cancelled the consumer; resubscribing");
+    setTimeout(() => {
+      if (stopping || !session.open || current !== session) return;
+      declareTopology(session.channel, options.retryDelaysMs)
+        .then(() => subscribe(session))
+        .catch((error: unknown) => {
+          log.warn({ reason: errorMessage(error) }, "cannot resubscribe; reconnecting");
+          if (!stopping) deps.broker.reconnect();
+        });
+    }, 1000).unref();
+  }
+
+  async function handle(session: Session, delivery: ConsumeMessage): Promise<void> {
+    const facts = deliveryFacts(delivery);
+    const type = typeLabel(facts.type);
+    messagesConsumed.inc({ type });
+    observeAge(delivery.properties.timestamp);
+    const started = performance.now();
+    const seconds = () => (performance.now() - started) / 1000;
+    try {
+      let result: "applied" | "duplicate";
+      try {
+        result = await deps.apply(parseDelivery(delivery));
+      } catch (error) {
+        handlerDuration.observe({ type, outcome: "failed" }, seconds());
+        await settleFailure(session, delivery, facts, error);
+        return;
+      }
+      const elapsed = seconds();
+      handlerDuration.observe({ type, outcome: result }, elapsed);
+      const durationMs = Math.round(elapsed * 1000);
+      if (!ack(session, delivery)) {
+        report("abandoned", facts, { durationMs, note: `${result}; the redelivery will be a duplicate` });
+        return;
+      }
+      messagesAcked.inc({ type });
+      if (result === "duplicate") messagesDuplicate.inc({ type });
+      report(result, facts, { durationMs });
+    } catch (error) {
+      // Nothing above should throw; if it does the delivery stays unsettled and is redelivered.
+      log.error({ messageId: facts.messageId, reason: errorMessage(error) }, "consumer failed on a delivery");
+    }
+  }
+
+  /** Retry copy or dead-letter copy, confirmed, THEN the ack; the copy failing means a requeue. */
+  async function settleFailure(
+    session: Session,
+    delivery: ConsumeMessage,
+    facts: DeliveryFacts,
+    error: unknown,
+  ): Promise<void> {
+    const type = typeLabel(facts.type);
+    if (!session.open || (stopping && errorKind(error) === "transient")) {
+      // The channel is gone, or we are shutting down (and the failure may be ours): leave it to a
+      // redelivery rather than spend a retry step on it.
+      report("abandoned", facts, { error });
+      return;
+    }
+    const decision: Decision = decide(error, facts.attempt, options.retryDelaysMs);
+    const copy =
+      decision.action === "retry"
+        ? retryCopy(delivery, facts.attempt, decision.queue, error)
+        : deadLetterCopy(delivery, facts.attempt, decision.kind, error, new Date());
+    try {
+      await session.publish(copy);
+    } catch (publishError) {
+      // Not parked anywhere: put it back. The queue's delivery limit bounds how often this repeats.
+      const requeued = nack(session, delivery);
+      report(requeued ? "requeued" : "abandoned", facts, { error, publishError });
+      return;
+    }
+    // If this ack is lost, both the copy and a redelivery exist: the inbox absorbs the second.
+    if (!ack(session, delivery)) {
+      report("abandoned", facts, { error, note: "a copy was published too" });
+      return;
+    }
+    if (decision.action === "retry") {
+      messagesRetried.inc({ type, code: errorCode(error) });
+      report("retried", facts, { error, delayMs: decision.delayMs });
+    } else {
+      messagesDeadLettered.inc({ type, code: errorCode(error), kind: decision.kind });
+      report("dead-lettered", facts, { error, kind: decision.kind });
+    }
+  }
+
+  function ack(session: Session, delivery: ConsumeMessage): boolean {
+    if (!session.open) return false;
+    try {
+      session.channel.ack(delivery);
+      return true;
+    } catch (error) {
+      // The channel closed under us: the broker redelivers the message.
+      log.warn({ reason: errorMessage(error) }, "ack failed");
+      return false;
+    }
+  }
+
+  function nack(session: Session, delivery: ConsumeMessage): boolean {
+    if (!session.open) return false;
+    try {
+      session.channel.nack(delivery, false, true);
+      return true;
+    } catch (error) {
+      log.warn({ reason: errorMessage(error) }, "nack failed");
+      return false;
+    }
+  }
+
+  function report(
+    outcome: Outcome,
+    facts: DeliveryFacts,
+    detail: {
+      error?: unknown;
+      publishError?: unknown;
+      delayMs?: number;
+      durationMs?: number;
+      kind?: string;
+      note?: string;
+    } = {},
+  ): void {
+    counts[outcome] += 1;
+    const line = {
+      messageId: facts.messageId,
+      type: facts.type,
+      attempt: facts.attempt,
+      outcome,
+      ...(detail.error === undefined
+        ? {}
+        : { code: errorCode(detail.error), reason: errorMessage(detail.error) }),
+      ...(detail.publishError === undefined ? {} : { publishError: errorMessage(detail.publishError) }),
+      ...(detail.delayMs === undefined ? {} : { delayMs: detail.delayMs }),
+      ...(detail.durationMs === undefined ? {} : { durationMs: detail.durationMs }),
+      ...(detail.kind === undefined ? {} : { kind: detail.kind }),
+      ...(detail.note === undefined ? {} : { note: detail.note }),
+    };
+    switch (outcome) {
+      case "applied":
+        log.info(line, "message applied");
+        break;
+      case "duplicate":
+        log.info(line, "duplicate message: already applied, acknowledged");
+        break;
+      case "retried":
+        log.warn(line, "message failed; sent to the retry ladder");
+        break;
+      case "dead-lettered":
+        log.error(line, "message dead-lettered");
+        break;
+      case "requeued":
+        log.error(line, "message failed and could not be parked; requeued");
+        break;
+      case "abandoned":
+        log.warn(line, "delivery left unsettled (channel closed or stopping); RabbitMQ redelivers it");
+        break;
+    }
+  }
+
+  async function shutdown(drainMs: number): Promise<void> {
+    stopping = true;
+    const deadline = Date.now() + drainMs;
+    const session = current;
+    if (session?.open && session.consumerTag !== undefined) {
+      await withDeadline(session.channel.cancel(session.consumerTag), drainMs, "basic.cancel").catch(
+        (error: unknown) => log.warn({ reason: errorMessage(error) }, "cannot cancel the consumer"),
+      );
+    }
+    if (inFlight.count() > 0) {
+      log.info({ inFlight: inFlight.count() }, "waiting for messages in flight");
+      if (!(await inFlight.drained(Math.max(0, deadline - Date.now())))) {
+        log.warn(
+          { inFlight: inFlight.count() },
+          "stop deadline passed with messages in flight; RabbitMQ redelivers them",
+        );
+      }
+    }
+    await wrapper.close();
+  }
+
+  return {
+    isReady: () => !stopping && current?.open === true && current.consumerTag !== undefined,
+    inFlight: inFlight.count,
+    outcomes: () => ({ ...counts }),
+    stop(drainMs = defaultDrainMs) {
+      stopped ??= shutdown(drainMs);
+      return stopped;
+    },
+  };
+}
+
+/** Bounded label values: a message type is set by the sender, so an odd one is not a new series. */
+function typeLabel(type: string): string {
+  return /^[a-z0-9_.]{1,100}$/i.test(type) ? type : "invalid";
+}
+
+function observeAge(timestamp: unknown): void {
+  // AMQP timestamps are whole seconds.
+  if (typeof timestamp !== "number" || !Number.isFinite(timestamp) || timestamp <= 0) return;
+  messageAge.observe(Math.max(0, Date.now() / 1000 - timestamp));
+}

@@ -1,0 +1,42 @@
+// Counts deliveries taken and not yet settled, so that stop() can wait for them.
+
+export interface InFlight {
+  readonly count: () => number;
+  /** Runs `work` as one delivery in flight. */
+  track(work: () => Promise<void>): Promise<void>;
+  /** Resolves true once nothing is in flight, or false when `ms` pass first. */
+  drained(ms: number): Promise<boolean>;
+}
+
+/** A counter of work in flight with a bounded wait for it to reach zero. */
+export function createInFlight(): InFlight {
+  let count = 0;
+  const waiters = new Set<() => void>();
+  return {
+    count: () => count,
+    async track(work) {
+      count += 1;
+      try {
+        await work();
+      } finally {
+        count -= 1;
+        if (count === 0) for (const wake of waiters) wake();
+      }
+    },
+    drained(ms) {
+      if (count === 0) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => {
+          waiters.delete(wake);
+          resolve(false);
+        }, ms);
+        const wake = () => {
+          clearTimeout(timer);
+          waiters.delete(wake);
+          resolve(true);
+        };
+        waiters.add(wake);
+      });
+    },
+  };
+}

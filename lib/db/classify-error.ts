@@ -1,0 +1,58 @@
+import { BillingError, type ErrorCode, TransientError } from "../domain/errors.ts";
+
+// Postgres and the network fail in ways that a second try fixes: a serialization failure or a
+// deadlock (the other transaction won), a server restarting, a dropped or refused connection.
+// Those become TransientErrors with a code; anything else is left as it is.
+
+const transientSqlStates: Readonly<Record<string, ErrorCode>> = {
+  "40001": "serialization_failure",
+  "40P01": "deadlock",
+  "57P01": "database_unavailable", // admin_shutdown
+  "57P02": "database_unavailable", // crash_shutdown
+  "57P03": "database_unavailable", // cannot_connect_now
+  "53300": "database_unavailable", // too_many_connections
+};
+
+const transientSocketCodes: ReadonlySet<string> = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "ETIMEDOUT",
+  "EPIPE",
+  "EAI_AGAIN",
+]);
+
+// What pg and pg-pool say when a connection dies or cannot be had; they carry no code.
+const connectionLost = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
+
+/** A pg/node error as a TransientError when retrying can help; BillingErrors and anything else as they are. */
+export function classifyDbError(error: unknown): unknown {
+  if (error instanceof BillingError || !(error instanceof Error)) return error;
+  const code = transientCode(error);
+  if (code === undefined) return error;
+  return new TransientError(code, `${describe(code)}: ${error.message}`, { cause: error });
+}
+
+function transientCode(error: Error): ErrorCode | undefined {
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") {
+    const known = transientSqlStates[code];
+    if (known !== undefined) return known;
+    // class 08: connection exception
+    if (/^08[0-9A-Z]{3}$/.test(code)) return "database_unavailable";
+    if (transientSocketCodes.has(code)) return "database_unavailable";
+  }
+  if (connectionLost.test(error.message)) return "database_unavailable";
+  // Node's happy-eyeballs connect fails with an AggregateError of the per-address errors.
+  if (error instanceof AggregateError) {
+    for (const inner of error.errors) {
+      if (inner instanceof Error && transientCode(inner) !== undefined) return "database_unavailable";
+    }
+  }
+  return undefined;
+}
+
+function describe(code: ErrorCode): string {
+  if (code === "serialization_failure") return "serialization failure";
+  if (code === "deadlock") return "deadlock";
+  return "database unavailable";
+}

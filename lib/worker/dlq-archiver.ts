@@ -1,0 +1,178 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { ConfirmChannel, ConsumeMessage } from "amqplib";
+import { type Broker, openChannel } from "../amqp/connection.ts";
+import { createInFlight } from "../amqp/in-flight.ts";
+import { declareTopology, names } from "../amqp/topology.ts";
+import type { Db } from "../db/database.ts";
+import { withDeadline } from "../deadline.ts";
+import { errorMessage } from "../domain/errors.ts";
+import type { Logger } from "../log.ts";
+import { deadLettersArchived } from "../metrics/registry.ts";
+import { deadLetterRow } from "./dead-letter-row.ts";
+
+// Moves billing_queue.dlq into billing.dead_letters, where ops list, group and replay them: insert
+// (idempotent by fingerprint), commit, THEN ack. A dead letter is never dropped: while Postgres
+// refuses it, the message is held (not requeued, which would spin) and the insert retried.
+
+export interface DlqArchiverOptions {
+  /** Dead letters held at once; small, they are rare and each is one insert. */
+  readonly prefetch: number;
+  readonly retryDelaysMs: readonly number[];
+  /** Longest wait between two inserts of a dead letter Postgres refused. */
+  readonly maxBackoffMs: number;
+}
+
+export const defaultArchiverOptions = Object.freeze({ prefetch: 10, maxBackoffMs: 5000 });
+
+export interface DlqArchiver {
+  /** True while a channel is consuming the DLQ. */
+  isReady(): boolean;
+  /** Dead letters this archiver inserted (not counting ones already archived). */
+  archived(): number;
+  /** Stops taking dead letters, waits up to drainMs for those in flight, closes the channel. Idempotent. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+interface Session {
+  readonly channel: ConfirmChannel;
+  open: boolean;
+  consumerTag: string | undefined;
+}
+
+/** Starts archiving the DLQ; resumes by itself after a reconnect. */
+export function startDlqArchiver(
+  deps: { broker: Broker; db: Db; log: Logger },
+  overrides: Partial<DlqArchiverOptions> & Pick<DlqArchiverOptions, "retryDelaysMs">,
+): DlqArchiver {
+  const options: DlqArchiverOptions = { ...defaultArchiverOptions, ...overrides };
+  const log = deps.log.child({ subsystem: "dlq-archiver" });
+  const abort = new AbortController();
+  let current: Session | undefined;
+  const inFlight = createInFlight();
+  let archived = 0;
+  let stopped: Promise<void> | undefined;
+
+  const wrapper = openChannel(deps.broker, {
+    name: "dlq-archiver",
+    log,
+    setup: async (channel) => {
+      const session: Session = { channel, open: true, consumerTag: undefined };
+      channel.on("close", () => {
+        session.open = false;
+        if (current === session) current = undefined;
+      });
+      channel.on("error", (error: Error) => log.warn({ reason: error.message }, "archiver channel error"));
+      await declareTopology(channel, options.retryDelaysMs);
+      await channel.prefetch(options.prefetch);
+      current = session;
+      if (abort.signal.aborted) return;
+      const { consumerTag } = await channel.consume(
+        names.dlq,
+        (delivery) => {
+          if (delivery === null) {
+            // the DLQ was deleted: a reconnect declares it again and resubscribes
+            session.consumerTag = undefined;
+            log.warn("RabbitMQ cancelled the DLQ consumer; reconnecting");
+            if (!abort.signal.aborted) deps.broker.reconnect();
+          } else void inFlight.track(() => archive(session, delivery));
+        },
+        { noAck: false },
+      );
+      session.consumerTag = consumerTag;
+    },
+  });
+
+  async function archive(session: Session, delivery: ConsumeMessage): Promise<void> {
+    try {
+      const row = deadLetterRow(delivery, new Date());
+      const line = { messageId: row.message_id, type: row.type, errorKind: row.error_kind, error: row.error };
+      const inserted = await insert(session, row, line);
+      if (inserted === undefined) return;
+      if (!ack(session, delivery)) {
+        log.warn(line, "archived, but the channel closed before the ack: the redelivery is absorbed");
+        return;
+      }
+      if (inserted) {
+        archived += 1;
+        deadLettersArchived.inc();
+        log.info(line, "dead letter archived");
+      } else {
+        log.info(line, "dead letter already archived; acknowledged");
+      }
+    } catch (error) {
+      // Only a bug gets here; the message stays unacked and comes back after a reconnect.
+      log.error({ reason: errorMessage(error) }, "cannot archive a dead letter");
+    }
+  }
+
+  /** True when inserted, false when already there, undefined when given up (stopping or channel gone). */
+  async function insert(
+    session: Session,
+    row: ReturnType<typeof deadLetterRow>,
+    line: Record<string, unknown>,
+  ): Promise<boolean | undefined> {
+    for (let failures = 0; ; failures += 1) {
+      try {
+        const result = await deps.db
+          .insertInto("dead_letters")
+          .values(row)
+          .onConflict((oc) => oc.column("fingerprint").doNothing())
+          .executeTakeFirst();
+        return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+      } catch (error) {
+        const waitMs = Math.min(options.maxBackoffMs, 100 * 2 ** Math.min(failures, 10));
+        if (failures % 10 === 0) {
+          log.error(
+            { ...line, reason: errorMessage(error), retryInMs: waitMs },
+            "cannot insert a dead letter",
+          );
+        }
+        if (abort.signal.aborted || !session.open) return undefined;
+        try {
+          await delay(waitMs, undefined, { signal: abort.signal });
+        } catch {
+          // stopping: the unacked dead letter goes back to the DLQ
+          return undefined;
+        }
+      }
+    }
+  }
+
+  function ack(session: Session, delivery: ConsumeMessage): boolean {
+    if (!session.open) return false;
+    try {
+      session.channel.ack(delivery);
+      return true;
+    } catch (error) {
+      log.warn({ reason: errorMessage(error) }, "ack failed");
+      return false;
+    }
+  }
+
+  async function shutdown(drainMs: number): Promise<void> {
+    abort.abort();
+    const deadline = Date.now() + drainMs;
+    const session = current;
+    if (session?.open && session.consumerTag !== undefined) {
+      await withDeadline(session.channel.cancel(session.consumerTag), drainMs, "basic.cancel").catch(
+        (error: unknown) => log.warn({ reason: errorMessage(error) }, "cannot cancel the DLQ consumer"),
+      );
+    }
+    if (!(await inFlight.drained(Math.max(0, deadline - Date.now())))) {
+      log.warn(
+        { inFlight: inFlight.count() },
+        "stop deadline passed with dead letters in flight; they stay in the DLQ",
+      );
+    }
+    await wrapper.close();
+  }
+
+  return {
+    isReady: () => !abort.signal.aborted && current?.open === true && current.consumerTag !== undefined,
+    archived: () => archived,
+    stop(drainMs = 2000) {
+      stopped ??= shutdown(drainMs);
+      return stopped;
+    },
+  };
+}

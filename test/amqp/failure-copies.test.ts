@@ -1,0 +1,91 @@
+import { describe, expect, it } from "vitest";
+import { deadLetterCopy, retryCopy } from "../../lib/amqp/failure-copies.ts";
+import { PermanentError, TransientError } from "../../lib/domain/errors.ts";
+import { delivery } from "./deliveries.ts";
+
+// The copies that replace a failed delivery keep its body and properties (so a replay is the
+// original message) and add the Contract's headers; x-attempts is ours and only grows on a retry.
+
+const original = delivery(
+  '{"id":"evt_1"}',
+  {
+    messageId: "evt_1",
+    type: "invoice.paid",
+    contentType: "application/json",
+    timestamp: 1_700_000_000,
+    correlationId: "corr",
+    appId: "ingester",
+    userId: "someone-else",
+    deliveryMode: 1,
+    headers: { "x-source": "stripe", "x-attempts": 1, "x-delivery-count": 4 },
+  },
+  { routingKey: "stripe.invoice.paid" },
+);
+
+describe("retryCopy", () => {
+  it("goes to the retry queue through the default exchange with x-attempts + 1", () => {
+    const copy = retryCopy(
+      original,
+      1,
+      "billing_queue.retry.30000",
+      new TransientError("deadlock", "deadlock"),
+    );
+    expect(copy.exchange).toBe("");
+    expect(copy.routingKey).toBe("billing_queue.retry.30000");
+    expect(copy.content.equals(original.content)).toBe(true);
+    expect(copy.options).toEqual({
+      headers: {
+        "x-source": "stripe",
+        "x-attempts": 2,
+        "x-routing-key": "stripe.invoice.paid",
+        "x-last-error": "deadlock",
+      },
+      deliveryMode: 2,
+      contentType: "application/json",
+      correlationId: "corr",
+      messageId: "evt_1",
+      timestamp: 1_700_000_000,
+      type: "invoice.paid",
+      appId: "ingester",
+    });
+  });
+
+  it("keeps the first routing key through a second retry", () => {
+    const again = delivery(
+      "{}",
+      { messageId: "m", headers: { "x-attempts": 1, "x-routing-key": "command.balance.charge" } },
+      { exchange: "", routingKey: "billing_queue" },
+    );
+    expect(retryCopy(again, 1, "q", new Error("x")).options.headers).toMatchObject({
+      "x-attempts": 2,
+      "x-routing-key": "command.balance.charge",
+    });
+  });
+});
+
+describe("deadLetterCopy", () => {
+  it("goes to billing.dlx under the original routing key with the Contract's headers", () => {
+    const failedAt = new Date("2025-01-02T03:04:05.678Z");
+    const error = new PermanentError("unknown_account", "no account acc_9");
+    const copy = deadLetterCopy(original, 1, "permanent", error, failedAt);
+    expect(copy.exchange).toBe("billing.dlx");
+    expect(copy.routingKey).toBe("stripe.invoice.paid");
+    expect(copy.content.equals(original.content)).toBe(true);
+    expect(copy.options.messageId).toBe("evt_1");
+    expect(copy.options.headers).toEqual({
+      "x-source": "stripe",
+      "x-error": "no account acc_9",
+      "x-error-kind": "permanent",
+      "x-error-code": "unknown_account",
+      "x-attempts": 1,
+      "x-failed-at": "2025-01-02T03:04:05.678Z",
+      "x-routing-key": "stripe.invoice.paid",
+    });
+  });
+
+  it("codes an unknown throw as unexpected and bounds a huge error text", () => {
+    const copy = deadLetterCopy(original, 5, "exhausted", new Error("x".repeat(5000)), new Date());
+    expect(copy.options.headers?.["x-error-code"]).toBe("unexpected");
+    expect(String(copy.options.headers?.["x-error"]).length).toBe(1000);
+  });
+});

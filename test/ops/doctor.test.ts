@@ -1,0 +1,139 @@
+import { createServer } from "node:net";
+import { sql } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { declareTopologyOnce } from "../../lib/amqp/declare-once.ts";
+import { defaults } from "../../lib/config.ts";
+import type { Running } from "../../lib/lifecycle.ts";
+import { type StripeEmulator, startStripeEmulator } from "../../ops/stripe-emulator/server.ts";
+import { startWeb } from "../../workers/web.ts";
+import { testConfig, testLogger, testSecrets } from "../helpers/config.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { type TestVhost, testVhost } from "../helpers/vhost.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { runOps } from "./run-cli.ts";
+
+// doctor is the post-deploy check: green only when every dependency answers, and each red line
+// says why, so the operator knows what to fix.
+
+let migrated: TestDatabase;
+let empty: TestDatabase;
+let vhost: TestVhost;
+let bareVhost: TestVhost;
+let emulator: StripeEmulator;
+let web: Running & { port: number };
+let closedPort: number;
+
+beforeAll(async () => {
+  [migrated, empty] = await Promise.all([createTestDatabase(), createTestDatabase({ migrated: false })]);
+  vhost = testVhost();
+  bareVhost = testVhost();
+  await Promise.all([vhost.create(), bareVhost.create()]);
+  await declareTopologyOnce(vhost.url, defaults.RETRY_DELAYS_MS.split(",").map(Number));
+  emulator = await startStripeEmulator({ apiKey: testSecrets.stripeKey });
+  web = await startWeb(testConfig("web", { amqpUrl: vhost.url }), testLogger("web"));
+  await waitFor(
+    async () => (await fetch(`http://127.0.0.1:${web.port}/readyz`)).status === 200,
+    "ingester ready",
+  );
+  closedPort = await new Promise<number>((resolve) => {
+    const server = createServer().listen(0, () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+});
+afterAll(async () => {
+  await web.stop();
+  await emulator.close();
+  await Promise.all([migrated.drop(), empty.drop(), vhost.delete(), bareVhost.delete()]);
+});
+
+const greenEnv = () => ({
+  DATABASE_URL: migrated.url,
+  AMQP_URL: vhost.url,
+  STRIPE_SECRET_KEY: testSecrets.stripeKey,
+  STRIPE_API_URL: emulator.url,
+  INGESTER_URL: `http://127.0.0.1:${web.port}`,
+});
+
+describe("doctor", () => {
+  it("is all green, one line per check, when everything answers", async () => {
+    const run = await runOps(["doctor"], greenEnv());
+    expect(run.code, run.out).toBe(0);
+    const lines = run.out.trim().split("\n");
+    expect(lines).toHaveLength(5);
+    expect(lines[0]).toMatch(/^✓ database: reachable, migrations current \(\d{4}_\w+\)$/);
+    expect(lines[1]).toMatch(
+      /^✓ broker: reachable, topology present \(3 exchanges, 7 queues\); billing_queue: 0 consumer\(s\)/,
+    );
+    expect(lines[2]).toBe(`✓ stripe: ${emulator.url} answered with the key (events.list)`);
+    expect(lines[3]).toBe(`✓ ingester: http://127.0.0.1:${web.port}/readyz answered 200`);
+    expect(lines[4]).toBe("all checks passed");
+    const json = (await runOps(["doctor", "--json"], greenEnv())).json<{
+      ok: boolean;
+      checks: { ok: boolean }[];
+    }>();
+    expect(json.ok).toBe(true);
+    expect(json.checks.map((c) => c.ok)).toEqual([true, true, true, true]);
+  });
+
+  it("is red with the reason when migrations are pending, topology is missing, the key is wrong", async () => {
+    const run = await runOps(["doctor"], {
+      ...greenEnv(),
+      DATABASE_URL: empty.url,
+      AMQP_URL: bareVhost.url,
+      STRIPE_SECRET_KEY: "sk_test_wrong_key",
+      INGESTER_URL: undefined,
+    });
+    expect(run.code).toBe(1);
+    const lines = run.out.trim().split("\n");
+    expect(lines[0]).toMatch(
+      /^✗ database: reachable, but \d+ migration\(s\) pending: 0001_schema.*\(run billing-ops migrate\)$/,
+    );
+    expect(lines[1]).toMatch(
+      /^✗ broker: reachable, but missing: exchange billing, exchange billing.events, exchange billing.dlx, queue billing_queue,.*\(run billing-ops topology\)$/,
+    );
+    expect(lines[2]).toMatch(/^✗ stripe: http:\/\/127\.0\.0\.1:\d+: .*API key/i);
+    expect(lines[3]).toBe("✗ ingester: INGESTER_URL is not set (the ingester's base URL)");
+    expect(lines[4]).toBe("4 of 4 checks failed");
+  });
+
+  // Old code on a database a newer release migrated would refuse to start: doctor says so.
+  it("is red when the database has a migration this release does not know", async () => {
+    await sql`INSERT INTO public.kysely_migration (name, timestamp) VALUES ('9999_from_the_future', '2030-01-01')`.execute(
+      migrated.db,
+    );
+    try {
+      const run = await runOps(["doctor"], greenEnv());
+      expect(run.code).toBe(1);
+      expect(run.out.split("\n")[0]).toBe(
+        "✗ database: applied migration(s) this release does not have: 9999_from_the_future (roll back with the newer release's migrate down)",
+      );
+    } finally {
+      await sql`DELETE FROM public.kysely_migration WHERE name = '9999_from_the_future'`.execute(migrated.db);
+    }
+  });
+
+  it("is red, quickly, when nothing can be reached", async () => {
+    const started = Date.now();
+    const run = await runOps(["doctor", "--json"], {
+      DATABASE_URL: `${migrated.url}_missing`,
+      AMQP_URL: `${vhost.url}_missing`,
+      STRIPE_API_URL: `http://127.0.0.1:${closedPort}`,
+      INGESTER_URL: `http://127.0.0.1:${closedPort}`,
+    });
+    expect(run.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const { checks } = run.json<{ checks: { name: string; ok: boolean; detail: string }[] }>();
+    expect(checks.map((c) => [c.name, c.ok])).toEqual([
+      ["database", false],
+      ["broker", false],
+      ["stripe", false],
+      ["ingester", false],
+    ]);
+    expect(checks[0]?.detail).toMatch(/does not exist/);
+    expect(checks[1]?.detail).toMatch(/^unreachable: /);
+    expect(checks[2]?.detail).toBe("STRIPE_SECRET_KEY is not set");
+    expect(checks[3]?.detail).toMatch(/readyz: fetch failed: .*ECONNREFUSED/);
+  });
+});

@@ -1,0 +1,34 @@
+import { writeSync } from "node:fs";
+import { connectBroker } from "../../lib/amqp/connection.ts";
+import { startConsumer } from "../../lib/amqp/consumer.ts";
+import { createDb } from "../../lib/db/database.ts";
+import { createLogger } from "../../lib/log.ts";
+import { applyMessage } from "../../lib/worker/apply-message.ts";
+import { recordEffect, stripe } from "./test-handlers.ts";
+
+// A worker process (the real consumer and applyMessage, a test handler) that dies by SIGKILL right
+// after its transaction commits and before the consumer can ack: the crash the inbox must absorb.
+// Run by test/amqp/consumer-recovery.test.ts with DATABASE_URL and AMQP_URL.
+
+const databaseUrl = process.env.DATABASE_URL;
+const amqpUrl = process.env.AMQP_URL;
+if (databaseUrl === undefined || amqpUrl === undefined)
+  throw new Error("DATABASE_URL and AMQP_URL are required");
+
+const log = createLogger({ level: "info", name: "crash-after-commit" });
+const db = createDb({ url: databaseUrl, poolSize: 2 });
+const broker = connectBroker(amqpUrl, { log, name: "crash-after-commit" });
+startConsumer(
+  {
+    broker,
+    log,
+    apply: async (message) => {
+      const outcome = await applyMessage({ db, log, stripe, dispatch: recordEffect }, message);
+      // written synchronously: the kill must not race the log line
+      writeSync(1, `${message.id} ${outcome}: committed; dying before the ack\n`);
+      process.kill(process.pid, "SIGKILL");
+      return outcome;
+    },
+  },
+  { prefetch: 1, retryDelaysMs: [50], publishTimeoutMs: 2000 },
+);
