@@ -26,7 +26,11 @@ describe("150 concurrent charges across 2 workers", () => {
   it("lets exactly 100 through and never goes below zero", async () => {
     await fundAccount(fleet.db, "acct-busy", "usd", 10_000, "pi_seed_busy");
     // two competing consumers on billing_queue: RabbitMQ spreads the 150 deliveries over both
-    expect(await queueConsumers(fleet.vhost.url, "billing_queue")).toBe(2);
+    // (the second worker's consumer may still be attaching right after start)
+    await waitFor(
+      async () => (await queueConsumers(fleet.vhost.url, "billing_queue")) === 2,
+      "both workers consuming",
+    );
     let lowest = 10_000;
     let sampling = true;
     const sampler = (async () => {
