@@ -25,7 +25,7 @@ export async function startWeb(
     timeoutMs: config.publishTimeoutMs,
     retryDelaysMs: config.retryDelaysMs,
   });
-  const { enqueue } = createEnqueue(publisher, config.ingestMaxInFlight);
+  const enqueue = createEnqueue(publisher, config.ingestMaxInFlight);
   const http = createIngestServer({
     routes: {
       [webhookPath]: webhookRoute({

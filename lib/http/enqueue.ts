@@ -31,13 +31,10 @@ interface RouteTimers {
   readonly refused: { observe(seconds: number): void };
 }
 
-/** The publishing gate shared by every route; `inFlight()` reads the number of unconfirmed publishes. */
-export function createEnqueue(
-  publisher: Publisher,
-  maxInFlight: number,
-): { enqueue: Enqueue; inFlight: () => number } {
+/** The publishing gate shared by every route: one in-flight count for the whole process. */
+export function createEnqueue(publisher: Publisher, maxInFlight: number): Enqueue {
   let inFlight = 0;
-  // Labelled children are looked up once per route, not hashed on every request.
+  // Labelled children are built (labels validated) once per route, not on every request.
   const timers = new Map<string, RouteTimers>();
   const timersFor = (route: string): RouteTimers => {
     let found = timers.get(route);
@@ -51,7 +48,7 @@ export function createEnqueue(
     return found;
   };
 
-  const enqueue: Enqueue = async (route, routingKey, content, options) => {
+  return async (route, routingKey, content, options) => {
     if (inFlight >= maxInFlight) {
       return withDetail(overloaded, `${inFlight} publishes already await a confirm (cap ${maxInFlight})`);
     }
@@ -69,5 +66,4 @@ export function createEnqueue(
       inFlight -= 1;
     }
   };
-  return { enqueue, inFlight: () => inFlight };
 }

@@ -52,7 +52,7 @@ const unmatched = "unmatched";
 interface RouteEntry {
   readonly name: string;
   readonly handle: Route;
-  /** Counters by status, looked up once rather than hashed on every request. */
+  /** Counters by status, built (labels validated) once rather than on every request. */
   readonly answered: Map<number, { inc(): void }>;
 }
 

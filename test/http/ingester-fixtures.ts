@@ -1,7 +1,9 @@
 import { type IncomingHttpHeaders, request } from "node:http";
+import { Writable } from "node:stream";
 import amqplib, { type GetMessage } from "amqplib";
 import Stripe from "stripe";
 import { expect } from "vitest";
+import { createLogger, type Logger } from "../../lib/log.ts";
 
 // A plain HTTP client for the ingester over a real socket (one connection per request, exact
 // bytes and headers), Stripe-signed bodies, and a reader of the messages bound to `billing`.
@@ -151,4 +153,16 @@ export function expectNoLeaks(replies: readonly Reply[], secrets: readonly strin
       expect(reply.text.length).toBeLessThan(4096);
     }
   }
+}
+
+/** A real logger whose JSON lines are kept, to check what a refusal logs. */
+export function capturingLogger(): { log: Logger; lines: () => Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString().split("\n")) if (line !== "") lines.push(JSON.parse(line));
+      done();
+    },
+  });
+  return { log: createLogger({ level: "info", name: "web", destination }), lines: () => lines };
 }

@@ -100,6 +100,32 @@ describe("timeouts", () => {
   });
 });
 
+describe("clients that go away", () => {
+  // A client that hangs up mid-body leaves nothing behind: no request stays counted in flight,
+  // and the next request is served.
+  it("forgets a request whose client hung up mid-body", async () => {
+    const web = await start();
+    const raw = await open(web.port);
+    const signed = signedWebhook(stripeEvent(), testSecrets.webhookSecret);
+    raw.socket.write(head("/webhooks/stripe", signed.body, signed.headers));
+    raw.socket.write(signed.body.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    raw.socket.destroy();
+    await raw.closed;
+    const base = `http://127.0.0.1:${web.port}`;
+    await waitFor(
+      async () => /billing_http_in_flight_requests 0/.test(await (await fetch(`${base}/metrics`)).text()),
+      "no request in flight",
+    );
+    const reply = await fetch(`${base}/webhooks/stripe`, {
+      method: "POST",
+      body: signed.body,
+      headers: signed.headers,
+    });
+    expect(reply.status).toBe(200);
+  });
+});
+
 describe("stop", () => {
   // Graceful: no new connection is accepted, the request in progress is answered 200 after its
   // confirm (with Connection: close), and stop() is idempotent.

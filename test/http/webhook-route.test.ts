@@ -2,10 +2,11 @@ import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Running } from "../../lib/lifecycle.ts";
 import { startWeb } from "../../workers/web.ts";
-import { testConfig, testLogger } from "../helpers/config.ts";
+import { testConfig } from "../helpers/config.ts";
 import { type TestVhost, testVhost } from "../helpers/vhost.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
+  capturingLogger,
   expectNoLeaks,
   ingesterClient,
   signedWebhook,
@@ -25,6 +26,7 @@ let vhost: TestVhost;
 let web: Running & { port: number };
 let tap: Awaited<ReturnType<typeof tapBilling>>;
 const client = ingesterClient(() => web.port);
+const logged = capturingLogger();
 
 beforeAll(async () => {
   vhost = testVhost();
@@ -34,7 +36,7 @@ beforeAll(async () => {
     STRIPE_WEBHOOK_SECRET: `${oldSecret},${newSecret}`,
     STRIPE_WEBHOOK_TOLERANCE_S: String(toleranceS),
   });
-  web = await startWeb(config, testLogger("web"), { host: "127.0.0.1" });
+  web = await startWeb(config, logged.log, { host: "127.0.0.1" });
   await waitFor(async () => (await client.send("GET", "/readyz")).status === 200, "ingester ready");
   tap = await tapBilling(vhost.url);
 });
@@ -218,5 +220,19 @@ describe("POST /webhooks/stripe", () => {
   // Nothing a caller ever received holds a stack trace or a webhook secret.
   it("never leaks a stack trace or a secret", () => {
     expectNoLeaks(client.replies, [oldSecret, newSecret, "whsec_"]);
+  });
+
+  // Every refusal is one log line with its reason; no line holds a secret or a signature.
+  it("logs one line per refusal, without secrets or signatures", () => {
+    const refusals = logged.lines().filter((line) => line.msg === "request refused");
+    const refused = client.replies.filter((reply) => reply.status >= 400 && reply.text.includes('"error"'));
+    // + the chunked 413, sent outside the recording client
+    expect(refusals.length).toBe(refused.length + 1);
+    for (const line of refusals) expect(typeof line.reason).toBe("string");
+    expect(refusals.map((line) => line.reason)).toEqual(
+      expect.arrayContaining(["timestamp_outside_tolerance", "bad_signature", "not_json", "not_event"]),
+    );
+    const text = JSON.stringify(logged.lines());
+    for (const secret of [oldSecret, newSecret, "whsec_", "v1="]) expect(text).not.toContain(secret);
   });
 });
