@@ -1,0 +1,69 @@
+import amqplib from "amqplib";
+import { names } from "../../lib/amqp/topology.ts";
+import type { BenchEvent } from "./signed-events.ts";
+
+/**
+ * Publishes events to `billing` exactly as the ingester does (the Contract's webhook message) on a
+ * confirm channel, so billing_queue holds a backlog; resolves when the broker confirmed them all.
+ * Returns the publish rate (messages/s).
+ */
+export async function prefillQueue(amqpUrl: string, events: readonly BenchEvent[]): Promise<number> {
+  const connection = await amqplib.connect(amqpUrl, { noDelay: true });
+  connection.on("error", () => {});
+  const startedAt = performance.now();
+  try {
+    const channel = await connection.createConfirmChannel();
+    const window = 2000;
+    for (let i = 0; i < events.length; i += window) {
+      for (const event of events.slice(i, i + window)) {
+        const ok = channel.publish(
+          names.exchange,
+          "stripe.payment_intent.succeeded",
+          Buffer.from(event.body),
+          {
+            messageId: event.id,
+            type: "payment_intent.succeeded",
+            contentType: "application/json",
+            persistent: true,
+            timestamp: Math.floor(Date.now() / 1000),
+            headers: { "x-source": "stripe" },
+          },
+        );
+        if (!ok) await new Promise((resolve) => channel.once("drain", resolve));
+      }
+      // bounded in flight: a window of unconfirmed messages at a time
+      await channel.waitForConfirms();
+    }
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+  return events.length / ((performance.now() - startedAt) / 1000);
+}
+
+/** Messages ready in billing_queue (not counting those delivered and not yet acked). */
+export async function readyInQueue(amqpUrl: string): Promise<number> {
+  const connection = await amqplib.connect(amqpUrl);
+  connection.on("error", () => {});
+  try {
+    const channel = await connection.createChannel();
+    const { messageCount } = await channel.checkQueue(names.queue);
+    await channel.close();
+    return messageCount;
+  } finally {
+    await connection.close();
+  }
+}
+
+/** Empties billing_queue (between ingest runs, where nothing consumes). */
+export async function purgeQueue(amqpUrl: string): Promise<void> {
+  const connection = await amqplib.connect(amqpUrl);
+  connection.on("error", () => {});
+  try {
+    const channel = await connection.createChannel();
+    await channel.purgeQueue(names.queue);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
+}

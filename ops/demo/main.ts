@@ -1,0 +1,218 @@
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pg from "pg";
+import { connectAmqpCommands } from "./amqp-commands.ts";
+import { DemoUsageError, demoUsage, parseDemoArgs } from "./args.ts";
+import { planBillingDay } from "./billing-day.ts";
+import { commandBatches } from "./command-batches.ts";
+import { dayPhases, runBillingDay } from "./day-runner.ts";
+import { drainFleet } from "./drain.ts";
+import { emulatorControl } from "./emulator-control.ts";
+import { listenToDomainEvents } from "./events-listener.ts";
+import { gatherFacts } from "./facts.ts";
+import { createFleet, endLeftovers, type Fleet } from "./fleet.ts";
+import { freePort } from "./free-port.ts";
+import { createHttpCommands } from "./http-commands.ts";
+import { findLocalServices, ServiceUnreachable } from "./local-services.ts";
+import { publishMalformedCommand } from "./poison-command.ts";
+import { createProgress, type Progress } from "./progress.ts";
+import { parsePrometheusText, type Sample } from "./prometheus-text.ts";
+import { recreateDatabase } from "./scratch-database.ts";
+import { recreateVhost } from "./scratch-vhost.ts";
+import { dayChecks, renderSummary } from "./summary.ts";
+import { waitForReady } from "./wait.ts";
+
+// `npm run demo`: the fleet's main job, end to end on this machine's PostgreSQL and RabbitMQ.
+
+const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
+const demoName = "billing_demo";
+// Short ladder: an event that arrives before what it depends on is retried in seconds, not minutes.
+const retryDelaysMs = [500, 2000, 5000];
+const phases = ["services", "release", "starting the fleet", ...dayPhases, "draining the queue"];
+
+let fleet: Fleet | undefined;
+let activeProgress: Progress | undefined;
+
+async function main(): Promise<number> {
+  let args: ReturnType<typeof parseDemoArgs>;
+  try {
+    args = parseDemoArgs(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof DemoUsageError)) throw error;
+    console.error(`demo: ${error.message}\n\n${demoUsage}`);
+    return 2;
+  }
+  if (args === "help") {
+    console.log(demoUsage);
+    return 0;
+  }
+  const startedAt = Date.now();
+  const progress = createProgress(process.stdout, phases.length);
+  activeProgress = progress;
+  const plan = planBillingDay(args.events, args.seed);
+  console.log(
+    `billing-fleet demo: a simulated billing day, ${plan.accounts.length} accounts (~${args.events} Stripe events)`,
+  );
+
+  progress.phase("services", 0);
+  let services: Awaited<ReturnType<typeof findLocalServices>>;
+  try {
+    services = await findLocalServices(process.env);
+  } catch (error) {
+    progress.close();
+    if (error instanceof ServiceUnreachable) {
+      console.error(`\n${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+  const databaseUrl = await recreateDatabase(services.postgresUrl, demoName);
+  const vhost = await recreateVhost(services.amqpUrl, demoName, retryDelaysMs);
+  progress.note(`  database ${demoName} recreated; RabbitMQ vhost ${demoName} (${vhost.how})`);
+  progress.done();
+
+  const logDir = mkdtempSync(join(tmpdir(), "billing-demo-"));
+  const pidFile = join(tmpdir(), "billing-demo.pids");
+  const leftovers = endLeftovers(pidFile, root);
+  if (leftovers > 0) progress.note(`  ended ${leftovers} processes left by an earlier demo run`);
+  fleet = createFleet({ root, logDir, pidFile });
+
+  const [webPort, emulatorPort, ...metricsPorts] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+  const webhookSecret = `whsec_demo_${randomBytes(16).toString("hex")}`;
+  const commandToken = randomBytes(24).toString("hex");
+  const stripeKey = "sk_test_billing_demo";
+  const emulatorUrl = `http://127.0.0.1:${emulatorPort}`;
+  const webUrl = `http://127.0.0.1:${webPort}`;
+  const env = {
+    DATABASE_URL: databaseUrl,
+    AMQP_URL: vhost.url,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
+    RETRY_DELAYS_MS: retryDelaysMs.join(","),
+    STRIPE_SECRET_KEY: stripeKey,
+    STRIPE_API_URL: emulatorUrl,
+    STRIPE_WEBHOOK_SECRET: webhookSecret,
+    COMMAND_TOKENS: `demo:${commandToken}:*`,
+    // one service sends the whole day's commands: well above the per-token default
+    COMMAND_RATE_LIMIT: "5000/10000",
+  };
+
+  progress.phase("release", 0);
+  await fleet.runProcfile("release", "release", env, 60_000);
+  progress.done();
+
+  progress.phase("starting the fleet", 6);
+  const emulator = fleet.startScript(
+    "ops/stripe-emulator/main.ts",
+    [
+      ...["--port", String(emulatorPort), "--webhook-url", `${webUrl}/webhooks/stripe`],
+      ...["--webhook-secret", webhookSecret, "--duplicates", "0.1", "--reorder", "8", "--delay", "0-20"],
+      ...["--concurrency", "8", "--seed", String(args.seed), "--retry-base-ms", "200"],
+    ],
+    "stripe-emulator",
+    {},
+  );
+  const web = fleet.startProcfile("web", "web", { ...env, PORT: String(webPort) });
+  const workers = [0, 1].map((i) =>
+    (fleet as Fleet).startProcfile("worker", `worker-${i + 1}`, {
+      ...env,
+      METRICS_PORT: String(metricsPorts[i]),
+    }),
+  );
+  const relay = fleet.startProcfile("relay", "relay", { ...env, METRICS_PORT: String(metricsPorts[2]) });
+  const readiness = [
+    waitForReady(`${emulatorUrl}/_emulator/health`, emulator),
+    waitForReady(`${webUrl}/readyz`, web),
+    ...workers.map((w, i) => waitForReady(`http://127.0.0.1:${metricsPorts[i]}/readyz`, w)),
+    waitForReady(`http://127.0.0.1:${metricsPorts[2]}/readyz`, relay),
+  ];
+  let ready = 0;
+  await Promise.all(readiness.map((p) => p.then(() => progress.update(++ready))));
+  const listener = await listenToDomainEvents(vhost.url);
+  const amqp = await connectAmqpCommands(vhost.url);
+  if (amqp === undefined)
+    progress.note("  lib/client not in this tree: every command goes over POST /v1/commands");
+  const runId = `day-${Date.now().toString(36)}`;
+  const poisonId = `${runId}:malformed-deposit`;
+  await publishMalformedCommand(vhost.url, poisonId);
+  progress.done();
+
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });
+  pool.on("error", () => {});
+  try {
+    const control = emulatorControl(emulatorUrl, stripeKey);
+    const batches = commandBatches(pool, createHttpCommands(webUrl, commandToken), amqp);
+    const record = await runBillingDay({ plan, runId, pool, batches, emulator: control, progress });
+    const drained = await drainFleet({
+      pool,
+      emulator: control,
+      listener,
+      poisonId,
+      progress,
+      timeoutMs: 60_000,
+    });
+    const workerMetrics: Sample[] = [];
+    for (const port of metricsPorts.slice(0, 2)) {
+      const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
+      workerMetrics.push(...parsePrometheusText(text));
+    }
+    const facts = await gatherFacts({
+      pool,
+      plan,
+      record,
+      drained,
+      deliveries: await control.deliveries(),
+      workerMetrics,
+      seen: listener.seen(),
+      sent: batches.counts,
+      expectedDeadLetters: 1,
+      seconds: (Date.now() - startedAt) / 1000,
+      logDir,
+    });
+    progress.close();
+    const checks = dayChecks(facts);
+    console.log(renderSummary(facts, checks));
+    return checks.every((c) => c.ok) ? 0 : 1;
+  } finally {
+    progress.close();
+    await amqp.close().catch(() => undefined);
+    await listener.close();
+    await pool.end();
+  }
+}
+
+async function shutdown(code: number): Promise<never> {
+  await fleet?.stopAll().catch(() => undefined);
+  process.exit(code);
+}
+
+// The exit status after a signal (128 + its number); undefined until one arrives.
+let signalled: number | undefined;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (signalled !== undefined) {
+      fleet?.killAllNow();
+      process.exit(signalled);
+    }
+    signalled = signal === "SIGINT" ? 130 : 143;
+    activeProgress?.close();
+    process.stdout.write(`\n${signal}: stopping the fleet…\n`);
+    void shutdown(signalled);
+  });
+}
+// Whatever ends this process, no child outlives it.
+process.on("exit", () => fleet?.killAllNow());
+
+main().then(
+  (code) => shutdown(signalled ?? code),
+  (error: unknown) => {
+    // after Ctrl-C, what fails is only the day being cut short
+    if (signalled !== undefined) return shutdown(signalled);
+    process.stdout.write("\n");
+    console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+    if (fleet !== undefined) console.error(`logs: ${fleet.logDir}`);
+    return shutdown(1);
+  },
+);
