@@ -37,6 +37,8 @@ export interface Config {
   readonly commandTokens: readonly CommandToken[];
   readonly commandRateLimit: RateLimit;
   readonly workerPrefetch: number;
+  /** Most Stripe events a worker applies in one transaction; 1 turns batching off. */
+  readonly workerBatchSize: number;
   readonly retryDelaysMs: readonly number[];
   readonly logLevel: LogLevel;
   readonly pgPoolSize: number;
@@ -64,6 +66,8 @@ export const defaults = {
   STRIPE_WEBHOOK_TOLERANCE_S: "300",
   // Chosen from `npm run bench` (see README): more in flight stops paying off past this.
   WORKER_PREFETCH: "50",
+  // Also from `npm run bench`: a commit per batch instead of per event.
+  WORKER_BATCH_SIZE: "10",
   RETRY_DELAYS_MS: "5000,30000,120000,600000,1800000",
   LOG_LEVEL: "info",
   COMMAND_RATE_LIMIT: "50/100",
@@ -122,6 +126,7 @@ export function loadConfig(env: Env, process: ProcessName): Config {
     commandTokens: Object.freeze(parseCommandTokens(optional("COMMAND_TOKENS"))),
     commandRateLimit: parseRateLimit("COMMAND_RATE_LIMIT", read("COMMAND_RATE_LIMIT")),
     workerPrefetch: parseInteger("WORKER_PREFETCH", read("WORKER_PREFETCH"), 1, 65535),
+    workerBatchSize: parseInteger("WORKER_BATCH_SIZE", read("WORKER_BATCH_SIZE"), 1, 1000),
     retryDelaysMs: Object.freeze(parseRetryDelays("RETRY_DELAYS_MS", env.RETRY_DELAYS_MS)),
     logLevel: parseLogLevel(read("LOG_LEVEL")),
     pgPoolSize: parseInteger("PG_POOL_SIZE", read("PG_POOL_SIZE"), 1, 1000),

@@ -88,6 +88,7 @@ describe("loadConfig", () => {
     [{ INGESTER_URL: "amqp://web" }, /^INGESTER_URL: unsupported scheme/],
     [{ INGESTER_URL: "web:8080" }, /^INGESTER_URL: unsupported scheme/],
     [{ WORKER_PREFETCH: "0" }, /^WORKER_PREFETCH:/],
+    [{ WORKER_BATCH_SIZE: "0" }, /^WORKER_BATCH_SIZE:/],
     [{ RETRY_DELAYS_MS: "5,x" }, /^RETRY_DELAYS_MS: not a whole number/],
     [{ RETRY_DELAYS_MS: "5,5" }, /^RETRY_DELAYS_MS: has a step twice/],
     [{ LOG_LEVEL: "loud" }, /^LOG_LEVEL: must be one of/],

@@ -7,7 +7,7 @@ import { closeAll, isMain, once, type Running, runProcess, stopDeadlineMs } from
 import type { Logger } from "../lib/log.ts";
 import { startHealthServer } from "../lib/metrics/health-server.ts";
 import { createStripeApi } from "../lib/stripe/client.ts";
-import { applyMessage } from "../lib/worker/apply-message.ts";
+import { applyBatch, applyMessage } from "../lib/worker/apply-message.ts";
 import { startDlqArchiver } from "../lib/worker/dlq-archiver.ts";
 import { startQueueSampler } from "../lib/worker/queue-sampler.ts";
 
@@ -26,10 +26,17 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
   });
   const stripe = createStripeApi({ secretKey: config.stripeSecretKey, apiUrl: config.stripeApiUrl, log });
   const broker = connectBroker(config.amqpUrl, { log, name: "billing-worker" });
+  const applyDeps = { db, log, stripe, dispatch };
   const consumer = startConsumer(
-    { broker, log, apply: (message) => applyMessage({ db, log, stripe, dispatch }, message) },
+    {
+      broker,
+      log,
+      apply: (message) => applyMessage(applyDeps, message),
+      applyBatch: (messages) => applyBatch(applyDeps, messages),
+    },
     {
       prefetch: config.workerPrefetch,
+      batchSize: config.workerBatchSize,
       retryDelaysMs: config.retryDelaysMs,
       publishTimeoutMs: config.publishTimeoutMs,
     },

@@ -28,11 +28,21 @@ import { declareTopology, names } from "./topology.ts";
 /** Applies one message (one transaction); resolves once it is committed. */
 export type ApplyMessage = (message: InboundMessage) => Promise<"applied" | "duplicate">;
 
+/** Applies messages in one transaction; resolves with their outcomes once it commits, or throws for all. */
+export type ApplyBatch = (
+  messages: readonly InboundMessage[],
+) => Promise<ReadonlyArray<"applied" | "duplicate">>;
+
 /** How a delivery ended. */
 export type Outcome = "applied" | "duplicate" | "retried" | "dead-lettered" | "requeued" | "abandoned";
 
 export interface ConsumerOptions {
   readonly prefetch: number;
+  /**
+   * Most messages per transaction. Only first deliveries of Stripe events are batched: a command
+   * may call Stripe inside its transaction, and a retried message already failed once.
+   */
+  readonly batchSize?: number;
   readonly retryDelaysMs: readonly number[];
   /** How long a retry or dead-letter copy may wait for its confirm. */
   readonly publishTimeoutMs: number;
@@ -55,15 +65,18 @@ interface Session {
   readonly publish: PublishCopy;
   open: boolean;
   consumerTag: string | undefined;
+  /** Batchable deliveries waiting for the end of this tick (or a full batch). */
+  pending: ConsumeMessage[];
 }
 
 const defaultDrainMs = 3000;
 
 /** Consumes billing_queue with manual acks; consuming resumes by itself after every reconnect. */
 export function startConsumer(
-  deps: { broker: Broker; log: Logger; apply: ApplyMessage },
+  deps: { broker: Broker; log: Logger; apply: ApplyMessage; applyBatch?: ApplyBatch },
   options: ConsumerOptions,
 ): Consumer {
+  const batchSize = deps.applyBatch === undefined ? 1 : Math.max(1, options.batchSize ?? 1);
   const log = deps.log.child({ subsystem: "consumer" });
   const counts: Record<Outcome, number> = {
     applied: 0,
@@ -87,6 +100,7 @@ export function startConsumer(
         publish: confirmedPublish(channel, options.publishTimeoutMs),
         open: true,
         consumerTag: undefined,
+        pending: [],
       };
       channel.on("close", () => {
         session.open = false;
@@ -106,7 +120,7 @@ export function startConsumer(
       names.queue,
       (delivery) => {
         if (delivery === null) onCancelled(session);
-        else void inFlight.track(() => handle(session, delivery));
+        else take(session, delivery);
       },
       { noAck: false },
     );
@@ -130,11 +144,44 @@ export function startConsumer(
     }, 1000).unref();
   }
 
+  // Deliveries that arrive together (one socket read) are applied together, up to batchSize.
+  function take(session: Session, delivery: ConsumeMessage): void {
+    counted(delivery);
+    if (batchSize === 1 || !isBatchable(delivery)) {
+      void inFlight.track(() => handle(session, delivery), 1);
+      return;
+    }
+    session.pending.push(delivery);
+    if (session.pending.length >= batchSize) flush(session);
+    else if (session.pending.length === 1) setImmediate(() => flush(session));
+  }
+
+  function flush(session: Session): void {
+    const batch = session.pending.splice(0, batchSize);
+    if (batch.length === 1) void inFlight.track(() => handle(session, batch[0] as ConsumeMessage), 1);
+    else if (batch.length > 1) void inFlight.track(() => handleBatch(session, batch), batch.length);
+  }
+
+  async function handleBatch(session: Session, batch: readonly ConsumeMessage[]): Promise<void> {
+    const applyBatch = deps.applyBatch as ApplyBatch;
+    const started = performance.now();
+    let results: ReadonlyArray<"applied" | "duplicate">;
+    try {
+      results = await applyBatch(batch.map((delivery) => parseDelivery(delivery)));
+    } catch (error) {
+      // Nothing was committed: each message gets its own transaction (and its own failure path).
+      log.debug({ size: batch.length, reason: errorMessage(error) }, "batch failed; applying one by one");
+      await Promise.all(batch.map((delivery) => handle(session, delivery)));
+      return;
+    }
+    const elapsed = (performance.now() - started) / 1000;
+    batch.forEach((delivery, i) => {
+      settleApplied(session, delivery, deliveryFacts(delivery), results[i] ?? "applied", elapsed);
+    });
+  }
+
   async function handle(session: Session, delivery: ConsumeMessage): Promise<void> {
     const facts = deliveryFacts(delivery);
-    const type = typeLabel(facts.type);
-    messagesConsumed.inc({ type });
-    observeAge(delivery.properties.timestamp);
     const started = performance.now();
     const seconds = () => (performance.now() - started) / 1000;
     try {
@@ -142,24 +189,35 @@ export function startConsumer(
       try {
         result = await deps.apply(parseDelivery(delivery));
       } catch (error) {
-        handlerDuration.observe({ type, outcome: "failed" }, seconds());
+        handlerDuration.observe({ type: typeLabel(facts.type), outcome: "failed" }, seconds());
         await settleFailure(session, delivery, facts, error);
         return;
       }
-      const elapsed = seconds();
-      handlerDuration.observe({ type, outcome: result }, elapsed);
-      const durationMs = Math.round(elapsed * 1000);
-      if (!ack(session, delivery)) {
-        report("abandoned", facts, { durationMs, note: `${result}; the redelivery will be a duplicate` });
-        return;
-      }
-      messagesAcked.inc({ type });
-      if (result === "duplicate") messagesDuplicate.inc({ type });
-      report(result, facts, { durationMs });
+      settleApplied(session, delivery, facts, result, seconds());
     } catch (error) {
       // Nothing above should throw; if it does the delivery stays unsettled and is redelivered.
       log.error({ messageId: facts.messageId, reason: errorMessage(error) }, "consumer failed on a delivery");
     }
+  }
+
+  /** The ack after the commit, and the metrics and log line of an applied (or duplicate) message. */
+  function settleApplied(
+    session: Session,
+    delivery: ConsumeMessage,
+    facts: DeliveryFacts,
+    result: "applied" | "duplicate",
+    elapsed: number,
+  ): void {
+    const type = typeLabel(facts.type);
+    handlerDuration.observe({ type, outcome: result }, elapsed);
+    const durationMs = Math.round(elapsed * 1000);
+    if (!ack(session, delivery)) {
+      report("abandoned", facts, { durationMs, note: `${result}; the redelivery will be a duplicate` });
+      return;
+    }
+    messagesAcked.inc({ type });
+    if (result === "duplicate") messagesDuplicate.inc({ type });
+    report(result, facts, { durationMs });
   }
 
   /** Retry copy or dead-letter copy, confirmed, THEN the ack; the copy failing means a requeue. */
@@ -305,6 +363,17 @@ export function startConsumer(
       return stopped;
     },
   };
+}
+
+function counted(delivery: ConsumeMessage): void {
+  messagesConsumed.inc({ type: typeLabel(deliveryFacts(delivery).type) });
+  observeAge(delivery.properties.timestamp);
+}
+
+/** A first delivery of a Stripe event with a message id (anything else is applied on its own). */
+function isBatchable(delivery: ConsumeMessage): boolean {
+  const facts = deliveryFacts(delivery);
+  return facts.attempt === 0 && facts.messageId !== undefined && facts.routingKey.startsWith("stripe.");
 }
 
 /** Bounded label values: a message type is set by the sender, so an odd one is not a new series. */

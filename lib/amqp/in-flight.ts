@@ -2,8 +2,8 @@
 
 export interface InFlight {
   readonly count: () => number;
-  /** Runs `work` as one delivery in flight. */
-  track(work: () => Promise<void>): Promise<void>;
+  /** Runs `work` as `deliveries` (default 1) deliveries in flight. */
+  track(work: () => Promise<void>, deliveries?: number): Promise<void>;
   /** Resolves true once nothing is in flight, or false when `ms` pass first. */
   drained(ms: number): Promise<boolean>;
 }
@@ -14,12 +14,12 @@ export function createInFlight(): InFlight {
   const waiters = new Set<() => void>();
   return {
     count: () => count,
-    async track(work) {
-      count += 1;
+    async track(work, deliveries = 1) {
+      count += deliveries;
       try {
         await work();
       } finally {
-        count -= 1;
+        count -= deliveries;
         if (count === 0) for (const wake of waiters) wake();
       }
     },

@@ -31,14 +31,49 @@ export async function postLedgerEntry(
 ): Promise<LedgerPosting> {
   const { accountId, currency, kind, sourceId, amount } = entry;
   const signed = ledgerEntryAmount(kind, amount);
-  // the entry's foreign key needs the account row first; a debit never creates one
-  if (signed > 0) {
-    await trx
-      .insertInto("accounts")
-      .values({ account_id: accountId, currency })
-      .onConflict((oc) => oc.columns(["account_id", "currency"]).doNothing())
-      .execute();
+  // Round trips are what a posting costs here, so: one statement locks (and for a credit creates)
+  // the account, one more writes the entry and moves the balance together.
+  const balance =
+    signed > 0 ? await lockOrCreate(trx, accountId, currency) : await lock(trx, accountId, currency);
+  const plan = signed > 0 ? planCredit(balance ?? 0, amount) : planDebit(balance ?? 0, amount);
+  if (!plan.ok || balance === undefined) {
+    // under the account lock nobody else can post this entry, so the check is exact
+    const existing = await trx
+      .selectFrom("ledger_entries")
+      .select("id")
+      .where("kind", "=", kind)
+      .where("source_id", "=", sourceId)
+      .executeTakeFirst();
+    if (existing !== undefined) return { outcome: "duplicate" };
+    return { outcome: "insufficient_funds", balance: balance ?? 0 };
   }
+  const posted = await trx
+    .with("entry", (db) =>
+      db
+        .insertInto("ledger_entries")
+        .values({ account_id: accountId, currency, amount: signed, kind, source_id: sourceId })
+        .onConflict((oc) => oc.columns(["kind", "source_id"]).doNothing())
+        .returning(["id", "amount"]),
+    )
+    .updateTable("accounts")
+    .from("entry")
+    .set({ balance: sql<number>`accounts.balance + entry.amount`, updated_at: sql<Date>`now()` })
+    .where("accounts.account_id", "=", accountId)
+    .where("accounts.currency", "=", currency)
+    .returning(["entry.id as entryId", "accounts.balance as balance"])
+    .executeTakeFirst();
+  // the entry exists already: a redelivery of what was posted before
+  if (posted === undefined) return { outcome: "duplicate" };
+  balanceUpdates.inc({ direction: signed > 0 ? "credit" : "debit", kind });
+  return { outcome: "posted", entryId: posted.entryId, balance: posted.balance };
+}
+
+/** Locks the account row and reads its balance; undefined when there is none. */
+async function lock(
+  trx: Transaction<Database>,
+  accountId: string,
+  currency: string,
+): Promise<number | undefined> {
   const account = await trx
     .selectFrom("accounts")
     .select("balance")
@@ -46,34 +81,25 @@ export async function postLedgerEntry(
     .where("currency", "=", currency)
     .forUpdate()
     .executeTakeFirst();
-  const balance = account?.balance ?? 0;
+  return account?.balance;
+}
 
-  // under the account lock nobody else can post this entry, so the check is exact
-  const existing = await trx
-    .selectFrom("ledger_entries")
-    .select("id")
-    .where("kind", "=", kind)
-    .where("source_id", "=", sourceId)
-    .executeTakeFirst();
-  if (existing !== undefined) return { outcome: "duplicate" };
-
-  const plan = signed > 0 ? planCredit(balance, amount) : planDebit(balance, amount);
-  if (!plan.ok || account === undefined) return { outcome: "insufficient_funds", balance };
-
-  const inserted = await trx
-    .insertInto("ledger_entries")
-    .values({ account_id: accountId, currency, amount: signed, kind, source_id: sourceId })
-    .onConflict((oc) => oc.columns(["kind", "source_id"]).doNothing())
-    .returning("id")
-    .executeTakeFirst();
-  if (inserted === undefined) return { outcome: "duplicate" };
-  const updated = await trx
-    .updateTable("accounts")
-    .set({ balance: sql<number>`balance + ${signed}`, updated_at: sql<Date>`now()` })
-    .where("account_id", "=", accountId)
-    .where("currency", "=", currency)
+// The no-op update makes ON CONFLICT lock the existing row and return it, in the same statement
+// that creates a missing one (the entry's foreign key needs it).
+async function lockOrCreate(
+  trx: Transaction<Database>,
+  accountId: string,
+  currency: string,
+): Promise<number> {
+  const account = await trx
+    .insertInto("accounts")
+    .values({ account_id: accountId, currency })
+    .onConflict((oc) =>
+      oc
+        .columns(["account_id", "currency"])
+        .doUpdateSet({ account_id: (eb) => eb.ref("excluded.account_id") }),
+    )
     .returning("balance")
     .executeTakeFirstOrThrow();
-  balanceUpdates.inc({ direction: signed > 0 ? "credit" : "debit", kind });
-  return { outcome: "posted", entryId: inserted.id, balance: updated.balance };
+  return account.balance;
 }

@@ -62,17 +62,57 @@ async function applyOnce(
   message: InboundMessage,
   key: string,
 ): Promise<ApplyOutcome> {
+  const [outcome] = await applyInOneTransaction(deps, [{ message, key, log }]);
+  return outcome ?? "duplicate";
+}
+
+/**
+ * Applies several messages in ONE transaction, each exactly once as applyMessage does, and resolves
+ * with their outcomes in order once it commits. Any failure rolls the whole batch back and throws
+ * (classified); the caller then applies the messages one by one, so one bad message costs its
+ * neighbours a second transaction, never their effect. No quick retries here for that reason.
+ */
+export async function applyBatch(
+  deps: ApplyDeps,
+  messages: readonly InboundMessage[],
+): Promise<ApplyOutcome[]> {
+  const entries = messages.map((message) => ({
+    message,
+    key: inboxKey(message),
+    log: deps.log.child({ messageId: message.id, type: message.type, attempt: message.attempt }),
+  }));
+  try {
+    return await applyInOneTransaction(deps, entries);
+  } catch (error) {
+    throw classifyDbError(error);
+  }
+}
+
+async function applyInOneTransaction(
+  deps: ApplyDeps,
+  entries: ReadonlyArray<{ message: InboundMessage; key: string; log: Logger }>,
+): Promise<ApplyOutcome[]> {
   return deps.db.transaction().execute(async (trx) => {
-    // A concurrent worker holding the same key makes this wait for its commit (then: duplicate)
-    // or its rollback (then: ours to apply).
+    // One statement claims every inbox key. A concurrent worker holding one of them makes this wait
+    // for its commit (then: duplicate) or its rollback (then: ours to apply). A key twice in the
+    // batch is inserted once, so its second message is a duplicate.
     const inserted = await trx
       .insertInto("processed_messages")
-      .values({ message_id: key })
+      .values(entries.map(({ key }) => ({ message_id: key })))
       .onConflict((oc) => oc.column("message_id").doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) return "duplicate";
-    await deps.dispatch({ trx, message, log, stripe: deps.stripe });
-    return "applied";
+      .returning("message_id")
+      .execute();
+    const fresh = new Set(inserted.map((row) => row.message_id));
+    const outcomes: ApplyOutcome[] = [];
+    for (const { message, key, log } of entries) {
+      if (!fresh.delete(key)) {
+        outcomes.push("duplicate");
+        continue;
+      }
+      await deps.dispatch({ trx, message, log, stripe: deps.stripe });
+      outcomes.push("applied");
+    }
+    return outcomes;
   });
 }
 

@@ -1,11 +1,11 @@
 import amqplib, { type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from "amqplib";
 import type { Counter, Histogram } from "prom-client";
 import { type Broker, connectBroker } from "../../lib/amqp/connection.ts";
-import { type ApplyMessage, type Consumer, startConsumer } from "../../lib/amqp/consumer.ts";
+import { type ApplyBatch, type ApplyMessage, type Consumer, startConsumer } from "../../lib/amqp/consumer.ts";
 import { names } from "../../lib/amqp/topology.ts";
 import type { Db } from "../../lib/db/database.ts";
 import type { Handler } from "../../lib/handlers/context.ts";
-import { applyMessage } from "../../lib/worker/apply-message.ts";
+import { applyBatch, applyMessage } from "../../lib/worker/apply-message.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { log, stripe } from "../worker/test-handlers.ts";
 
@@ -18,18 +18,40 @@ export interface TestConsumer {
   stop(): Promise<void>;
 }
 
-/** The real consumer and applyMessage, with `dispatch` as the handler; `wrap` may intercept apply. */
+/**
+ * The real consumer and applyMessage, with `dispatch` as the handler; `wrap` may intercept apply.
+ * With `batch`, Stripe events are applied up to `batch.size` per transaction through applyBatch,
+ * which `batch.wrap` may intercept.
+ */
 export async function startTestConsumer(
   url: string,
   db: Db,
   dispatch: Handler,
-  options: { ladder: readonly number[]; prefetch?: number; wrap?: (apply: ApplyMessage) => ApplyMessage },
+  options: {
+    ladder: readonly number[];
+    prefetch?: number;
+    wrap?: (apply: ApplyMessage) => ApplyMessage;
+    batch?: { size: number; wrap?: (applyBatch: ApplyBatch) => ApplyBatch };
+  },
 ): Promise<TestConsumer> {
   const broker = connectBroker(url, { log, name: "consumer-test" });
   const apply: ApplyMessage = (message) => applyMessage({ db, log, stripe, dispatch }, message);
+  const batch: ApplyBatch = (messages) => applyBatch({ db, log, stripe, dispatch }, messages);
   const consumer = startConsumer(
-    { broker, log, apply: options.wrap === undefined ? apply : options.wrap(apply) },
-    { prefetch: options.prefetch ?? 10, retryDelaysMs: options.ladder, publishTimeoutMs: 2000 },
+    {
+      broker,
+      log,
+      apply: options.wrap === undefined ? apply : options.wrap(apply),
+      ...(options.batch === undefined
+        ? {}
+        : { applyBatch: options.batch.wrap === undefined ? batch : options.batch.wrap(batch) }),
+    },
+    {
+      prefetch: options.prefetch ?? 10,
+      retryDelaysMs: options.ladder,
+      publishTimeoutMs: 2000,
+      batchSize: options.batch?.size ?? 1,
+    },
   );
   await waitFor(() => consumer.isReady(), "consumer ready");
   return {

@@ -3,7 +3,7 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentError, TransientError } from "../../lib/domain/errors.ts";
 import type { Handler } from "../../lib/handlers/context.ts";
-import { type ApplyDeps, applyMessage, inboxKey } from "../../lib/worker/apply-message.ts";
+import { type ApplyDeps, applyBatch, applyMessage, inboxKey } from "../../lib/worker/apply-message.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
@@ -57,6 +57,42 @@ describe("inboxKey", () => {
     );
     expect(() => inboxKey(stripeMessage("x", { routingKey: "other.thing" }))).toThrow(PermanentError);
     expect(() => inboxKey(stripeMessage(""))).toThrow(PermanentError);
+  });
+});
+
+describe("applyBatch", () => {
+  // Several messages, one transaction: each applied once, in order; one already in the inbox and
+  // one twice in the batch are duplicates whose handler does not run.
+  it("applies a batch once each, with duplicates inside it and from before", async () => {
+    const handler = failing(0, () => undefined);
+    expect(await applyMessage(deps(handler), stripeMessage("evt_b0"))).toBe("applied");
+    const batch = ["evt_b1", "evt_b0", "evt_b2", "evt_b1"].map((id) => stripeMessage(id));
+    expect(await applyBatch(deps(handler), batch)).toEqual(["applied", "duplicate", "applied", "duplicate"]);
+    for (const id of ["evt_b0", "evt_b1", "evt_b2"]) {
+      expect(handler.calls(id)).toBe(1);
+      expect((await effectCounts(database.db)).get(id)).toBe(1);
+    }
+    expect(await applyBatch(deps(handler), batch.slice(0, 3))).toEqual([
+      "duplicate",
+      "duplicate",
+      "duplicate",
+    ]);
+  });
+
+  // One failing message rolls back its neighbours too (the consumer then applies them one by
+  // one); the error comes back classified, and nothing of the batch is in the inbox.
+  it("rolls the whole batch back when one handler throws", async () => {
+    const error = new PermanentError("unknown_account", "no account acc_y");
+    const dispatch: Handler = async (context) => {
+      await recordEffect(context);
+      if (context.message.id === "evt_bad") throw error;
+    };
+    const batch = ["evt_good1", "evt_bad", "evt_good2"].map((id) => stripeMessage(id));
+    await expect(applyBatch(deps(dispatch), batch)).rejects.toBe(error);
+    for (const id of ["evt_good1", "evt_bad", "evt_good2"]) {
+      expect(await inboxHas(`stripe:${id}`)).toBe(false);
+      expect((await effectCounts(database.db)).get(id)).toBeUndefined();
+    }
   });
 });
 

@@ -1,0 +1,139 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { ApplyBatch } from "../../lib/amqp/consumer.ts";
+import { PermanentError, TransientError } from "../../lib/domain/errors.ts";
+import type { Handler } from "../../lib/handlers/context.ts";
+import { messagesDuplicate } from "../../lib/metrics/registry.ts";
+import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { type TestVhost, testVhost } from "../helpers/vhost.ts";
+import { waitFor } from "../helpers/wait.ts";
+import { createEffectsTable, effectCounts, failing, recordEffect } from "../worker/test-handlers.ts";
+import {
+  dlqCollector,
+  metricValue,
+  type RawClient,
+  rawClient,
+  startTestConsumer,
+  type TestConsumer,
+  webhook,
+} from "./consumer-fixtures.ts";
+
+// Stripe events that arrive together are applied up to 10 per transaction. Exactly once must hold
+// as it does one by one: duplicates inside a batch, a failing message among good ones (the batch
+// falls back to one transaction each), and commands that never join a batch.
+
+let database: TestDatabase;
+let vhost: TestVhost;
+let client: RawClient;
+let running: TestConsumer;
+let takeDeadLetter: ReturnType<typeof dlqCollector>;
+const batchSizes: number[] = [];
+
+const handlers = new Map<string, Handler>();
+const dispatch: Handler = async (context) => {
+  const prefix = context.message.id.split("-")[0] ?? "";
+  await (handlers.get(prefix) ?? recordEffect)(context);
+};
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  await createEffectsTable(database.db);
+  vhost = testVhost();
+  await vhost.create();
+  const countSizes = (applyBatch: ApplyBatch): ApplyBatch => {
+    return (messages) => {
+      batchSizes.push(messages.length);
+      return applyBatch(messages);
+    };
+  };
+  running = await startTestConsumer(vhost.url, database.db, dispatch, {
+    ladder: [50, 100],
+    prefetch: 50,
+    batch: { size: 10, wrap: countSizes },
+  });
+  client = await rawClient(vhost.url);
+  takeDeadLetter = dlqCollector(client);
+});
+afterAll(async () => {
+  await client?.close();
+  await running?.stop();
+  await database?.drop();
+  await vhost?.delete();
+});
+
+async function effectsOf(prefix: string): Promise<Map<string, number>> {
+  const all = await effectCounts(database.db);
+  return new Map([...all].filter(([id]) => id.startsWith(`${prefix}-`)));
+}
+
+// Published on one channel without waiting between them, so they reach the consumer together.
+async function publishAll(ids: readonly string[], type = "invoice.paid"): Promise<void> {
+  await Promise.all(
+    ids.map((id) => {
+      const event = webhook(id, type);
+      return client.publish(`stripe.${type}`, event.body, event.options);
+    }),
+  );
+}
+
+describe("batched apply", () => {
+  it("applies 40 events and 10 duplicates of them once each, several per transaction", async () => {
+    const before = batchSizes.length;
+    const duplicatesBefore = await metricValue(messagesDuplicate, { type: "batch.dup" });
+    const ids = Array.from({ length: 40 }, (_, i) => `many-${i}`);
+    // every fourth event twice, the copy right behind it (so often in the same batch)
+    await publishAll(
+      ids.flatMap((id, i) => (i % 4 === 0 ? [id, id] : [id])),
+      "batch.dup",
+    );
+    await waitFor(async () => (await effectsOf("many")).size === 40, "40 events applied");
+    await waitFor(
+      async () => (await metricValue(messagesDuplicate, { type: "batch.dup" })) === duplicatesBefore + 10,
+      "10 duplicates acked",
+    );
+    expect([...(await effectsOf("many")).values()].every((n) => n === 1)).toBe(true);
+    const sizes = batchSizes.slice(before);
+    expect(Math.max(...sizes)).toBeGreaterThan(1);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(10);
+  });
+
+  it("dead-letters the one bad event of a batch and applies its neighbours once", async () => {
+    const bad = failing(100, () => new PermanentError("unknown_account", "no account acc_404"));
+    handlers.set("poison", bad);
+    const ids = Array.from({ length: 9 }, (_, i) => `mixed-${i}`);
+    await publishAll([...ids.slice(0, 4), "poison-1", ...ids.slice(4)]);
+    const letter = await takeDeadLetter("poison-1", (m) => m.properties.messageId === "poison-1");
+    expect(letter.properties.headers?.["x-error-kind"]).toBe("permanent");
+    await waitFor(async () => (await effectsOf("mixed")).size === 9, "9 neighbours applied");
+    expect([...(await effectsOf("mixed")).values()].every((n) => n === 1)).toBe(true);
+    expect((await effectsOf("poison")).size).toBe(0);
+  });
+
+  it("retries a transient failure on its own and still applies everything once", async () => {
+    const flaky = failing(1, () => new TransientError("out_of_order", "not yet"));
+    handlers.set("flaky", flaky);
+    const ids = Array.from({ length: 6 }, (_, i) => `calm-${i}`);
+    await publishAll([...ids.slice(0, 3), "flaky-1", ...ids.slice(3)]);
+    await waitFor(async () => (await effectsOf("flaky")).get("flaky-1") === 1, "flaky applied after a retry");
+    await waitFor(async () => (await effectsOf("calm")).size === 6, "neighbours applied");
+    expect([...(await effectsOf("calm")).values()].every((n) => n === 1)).toBe(true);
+    // in a batch: once there, once alone (the fallback), once from the retry queue; alone: 2
+    expect(flaky.calls("flaky-1")).toBeGreaterThanOrEqual(2);
+    expect(flaky.calls("flaky-1")).toBeLessThanOrEqual(3);
+  });
+
+  it("never batches commands", async () => {
+    const before = batchSizes.length;
+    await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        client.publish("command.test.noop", JSON.stringify({ id: `cmd-${i}` }), {
+          messageId: `cmd-${i}`,
+          type: "test.noop",
+          contentType: "application/json",
+          persistent: true,
+        }),
+      ),
+    );
+    await waitFor(async () => (await effectsOf("cmd")).size === 5, "commands applied");
+    expect(batchSizes.length).toBe(before);
+  });
+});
