@@ -12,6 +12,8 @@ export interface ApplyResult {
   readonly workers: number;
   readonly prefetch: number;
   readonly poolSize: number;
+  /** WORKER_BATCH_SIZE: most events per transaction. */
+  readonly batchSize: number;
   readonly events: number;
   readonly duplicates: number;
   readonly publishPerS: number;
@@ -43,6 +45,7 @@ export async function applyRun(options: {
   workers: number;
   prefetch: number;
   poolSize: number;
+  batchSize: number;
   events: readonly BenchEvent[];
   duplicates: number;
   /** Epoch ms by which the run must end (the clock starts after the pre-fill). */
@@ -61,11 +64,12 @@ export async function applyRun(options: {
   const workers = Array.from({ length: options.workers }, (_, i) =>
     fleet.startProcfile(
       "worker",
-      `apply-w${options.workers}-p${options.prefetch}-c${options.poolSize}-${i + 1}`,
+      `apply-w${options.workers}-p${options.prefetch}-c${options.poolSize}-b${options.batchSize}-${i + 1}`,
       {
         ...options.env,
         WORKER_PREFETCH: String(options.prefetch),
         PG_POOL_SIZE: String(options.poolSize),
+        WORKER_BATCH_SIZE: String(options.batchSize),
         METRICS_PORT: "0",
       },
     ),
@@ -112,6 +116,7 @@ export async function applyRun(options: {
     workers: options.workers,
     prefetch: options.prefetch,
     poolSize: options.poolSize,
+    batchSize: options.batchSize,
     events: n,
     duplicates: again.length,
     publishPerS,

@@ -23,6 +23,7 @@ export interface BenchResults {
 export interface Recommendation {
   readonly prefetch: number;
   readonly poolSize: number;
+  readonly batchSize: number;
   readonly batching: string;
 }
 
@@ -93,6 +94,7 @@ export function renderReport(results: BenchResults): string {
         "workers",
         "prefetch",
         "pool",
+        "batch",
         "events/s",
         "drain s",
         "exactly once",
@@ -103,6 +105,7 @@ export function renderReport(results: BenchResults): string {
         String(r.workers),
         String(r.prefetch),
         String(r.poolSize),
+        String(r.batchSize),
         int(r.eventsPerS),
         r.drainSeconds.toFixed(1),
         mark(r.exactlyOnce),
@@ -126,7 +129,7 @@ export function renderReport(results: BenchResults): string {
         ? `applied in ${b.drainSeconds.toFixed(1)} s first-to-last commit (${int(b.eventsPerS)} events/s), ${b.wallSeconds.toFixed(1)} s from the workers' start`
         : `cut at the time budget: ${int(b.applied)} applied in ${b.drainSeconds.toFixed(1)} s (${int(b.eventsPerS)} events/s); all ${int(b.events)} would take ~${int(b.projectedSeconds)} s`;
     sections.push(
-      `Backlog drain: ${int(b.events)} events pre-filled (published at ${int(b.publishPerS)}/s), ${b.workers} workers, prefetch ${b.prefetch}, pool ${b.poolSize}\n` +
+      `Backlog drain: ${int(b.events)} events pre-filled (published at ${int(b.publishPerS)}/s), ${b.workers} workers, prefetch ${b.prefetch}, pool ${b.poolSize}, batch ${b.batchSize}\n` +
         `  ${drained}; exactly once ${mark(b.exactlyOnce)}; peak worker RSS ${int(b.peakRssMiB)} MiB\n` +
         `  CPU cores used: ${formatShares(b.cpu)}`,
     );
@@ -163,7 +166,7 @@ export function renderReport(results: BenchResults): string {
   sections.push(renderTargets(results));
   const rec = results.recommendation;
   sections.push(
-    `Recommendation: WORKER_PREFETCH=${rec.prefetch}, PG_POOL_SIZE=${rec.poolSize}\n  Batching: ${rec.batching}`,
+    `Recommendation: WORKER_PREFETCH=${rec.prefetch}, PG_POOL_SIZE=${rec.poolSize}, WORKER_BATCH_SIZE=${rec.batchSize}\n  Batching: ${rec.batching}`,
   );
   return sections.join("\n\n");
 }
