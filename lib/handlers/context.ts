@@ -1,5 +1,6 @@
 import type { Transaction } from "kysely";
 import type { Database } from "../db/schema/database.ts";
+import type { DomainEvent } from "../domain/domain-events.ts";
 import type { Logger } from "../log.ts";
 import type { StripeApi } from "../stripe/client.ts";
 
@@ -26,6 +27,11 @@ export interface HandlerContext {
   readonly log: Logger;
   /** The Stripe API client (commands call Stripe; event handlers never do). */
   readonly stripe: StripeApi;
+  /**
+   * When given, Stripe event handlers collect their domain events here and the caller writes them
+   * all in one statement before the commit (a round trip per event saved); else each is written at once.
+   */
+  readonly outbox?: DomainEvent[];
 }
 
 /** A handler returns when its effect is written in `trx`, or throws a Transient/PermanentError. */

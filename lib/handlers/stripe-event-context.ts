@@ -21,16 +21,15 @@ export async function emitFromStripeEvent(
   sourceId: string,
   data: Record<string, unknown>,
 ): Promise<void> {
-  const { trx, event, message } = context;
-  await emit(
-    trx,
-    domainEvent({
-      type,
-      sourceId,
-      correlationId: message.id,
-      // Stripe's time of the change, not ours: a retried message rebuilds the same body
-      occurredAt: new Date(event.created * 1000),
-      data,
-    }),
-  );
+  const { trx, event, message, outbox } = context;
+  const domain = domainEvent({
+    type,
+    sourceId,
+    correlationId: message.id,
+    // Stripe's time of the change, not ours: a retried message rebuilds the same body
+    occurredAt: new Date(event.created * 1000),
+    data,
+  });
+  if (outbox === undefined) await emit(trx, domain);
+  else outbox.push(domain);
 }

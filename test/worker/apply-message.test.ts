@@ -3,7 +3,9 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PermanentError, TransientError } from "../../lib/domain/errors.ts";
 import type { Handler } from "../../lib/handlers/context.ts";
+import { handleStripeEvent } from "../../lib/handlers/stripe-event.ts";
 import { type ApplyDeps, applyBatch, applyMessage, inboxKey } from "../../lib/worker/apply-message.ts";
+import { benchEvents } from "../../ops/bench/signed-events.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
@@ -93,6 +95,46 @@ describe("applyBatch", () => {
       expect(await inboxHas(`stripe:${id}`)).toBe(false);
       expect((await effectCounts(database.db)).get(id)).toBeUndefined();
     }
+  });
+});
+
+describe("applyBatch with the real Stripe event handler", () => {
+  // The handlers' domain events are collected and written in one statement before the commit:
+  // all of them, once, and none for the duplicates.
+  it("writes every domain event of the batch to the outbox once", async () => {
+    const make = benchEvents({ prefix: "outbox", accounts: 2 });
+    const messages = [0, 1, 2].map((i) => {
+      const event = make(i);
+      return stripeMessage(event.id, {
+        type: "payment_intent.succeeded",
+        routingKey: "stripe.payment_intent.succeeded",
+        body: Buffer.from(event.body),
+      });
+    });
+    const outboxRows = async () =>
+      database.db
+        .selectFrom("outbox")
+        .select(["type", "correlation_id"])
+        .where("correlation_id", "like", "evt_bench_outbox_%")
+        .orderBy("id")
+        .execute();
+    expect(await applyBatch(deps(handleStripeEvent), messages)).toEqual(["applied", "applied", "applied"]);
+    const rows = await outboxRows();
+    expect(rows.map((r) => r.type)).toEqual([
+      "payment.succeeded",
+      "balance.credited",
+      "payment.succeeded",
+      "balance.credited",
+      "payment.succeeded",
+      "balance.credited",
+    ]);
+    expect(rows.map((r) => r.correlation_id)).toEqual(messages.flatMap((m) => [m.id, m.id]));
+    expect(await applyBatch(deps(handleStripeEvent), messages)).toEqual([
+      "duplicate",
+      "duplicate",
+      "duplicate",
+    ]);
+    expect(await outboxRows()).toHaveLength(6);
   });
 });
 
