@@ -12,7 +12,12 @@ export interface Spawned {
 
 /** Starts `node --import tsx <script>` from the repository root with exactly the given environment. */
 export function spawnScript(script: string, env: Record<string, string>, args: string[] = []): Spawned {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], {
+  return spawnNode(["--import", "tsx", script, ...args], env);
+}
+
+/** Starts `node <args>` from the repository root with exactly the given environment. */
+export function spawnNode(args: string[], env: Record<string, string>): Spawned {
+  const child = spawn(process.execPath, args, {
     cwd: new URL("../..", import.meta.url).pathname,
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", ...env },
     stdio: ["ignore", "pipe", "pipe"],
