@@ -67,7 +67,7 @@ export const defaults = {
   // Chosen from `npm run bench` (see README): more in flight stops paying off past this.
   WORKER_PREFETCH: "50",
   // Also from `npm run bench`: a commit per batch instead of per event.
-  WORKER_BATCH_SIZE: "10",
+  WORKER_BATCH_SIZE: "25",
   RETRY_DELAYS_MS: "5000,30000,120000,600000,1800000",
   LOG_LEVEL: "info",
   COMMAND_RATE_LIMIT: "50/100",

@@ -67,6 +67,8 @@ interface Session {
   consumerTag: string | undefined;
   /** Batchable deliveries waiting for the end of this tick (or a full batch). */
   pending: ConsumeMessage[];
+  /** Delivery tags taken and not yet acked or nacked: what a multiple-ack must not cover. */
+  readonly unsettled: Set<number>;
 }
 
 const defaultDrainMs = 3000;
@@ -101,6 +103,7 @@ export function startConsumer(
         open: true,
         consumerTag: undefined,
         pending: [],
+        unsettled: new Set(),
       };
       channel.on("close", () => {
         session.open = false;
@@ -147,6 +150,7 @@ export function startConsumer(
   // Deliveries that arrive together (one socket read) are applied together, up to batchSize.
   function take(session: Session, delivery: ConsumeMessage): void {
     counted(delivery);
+    session.unsettled.add(delivery.fields.deliveryTag);
     if (batchSize === 1 || !isBatchable(delivery)) {
       void inFlight.track(() => handle(session, delivery), 1);
       return;
@@ -175,9 +179,51 @@ export function startConsumer(
       return;
     }
     const elapsed = (performance.now() - started) / 1000;
+    const durationMs = Math.round(elapsed * 1000);
+    const acked = ackBatch(session, batch);
+    const ids: Record<"applied" | "duplicate", string[]> = { applied: [], duplicate: [] };
     batch.forEach((delivery, i) => {
-      settleApplied(session, delivery, deliveryFacts(delivery), results[i] ?? "applied", elapsed);
+      const facts = deliveryFacts(delivery);
+      const result = results[i] ?? "applied";
+      const type = typeLabel(facts.type);
+      handlerDuration.observe({ type, outcome: result }, elapsed);
+      if (!acked) {
+        report("abandoned", facts, { durationMs, note: `${result}; the redelivery will be a duplicate` });
+        return;
+      }
+      counts[result] += 1;
+      messagesAcked.inc({ type });
+      if (result === "duplicate") messagesDuplicate.inc({ type });
+      ids[result].push(facts.messageId ?? "");
     });
+    // One line per transaction: every message id is in it, at a fraction of a line each.
+    if (acked) {
+      log.info(
+        { applied: ids.applied, duplicates: ids.duplicate, durationMs },
+        `${batch.length} messages applied in one transaction`,
+      );
+    }
+  }
+
+  /**
+   * Acks a committed batch: one frame (multiple) when no other unsettled delivery lies below its
+   * last tag, which would otherwise be acked before its commit; else one ack each.
+   */
+  function ackBatch(session: Session, batch: readonly ConsumeMessage[]): boolean {
+    if (!session.open) return false;
+    const tags = new Set(batch.map((delivery) => delivery.fields.deliveryTag));
+    const last = batch.reduce((a, b) => (b.fields.deliveryTag > a.fields.deliveryTag ? b : a));
+    const upTo = last.fields.deliveryTag;
+    const coversOnlyThis = [...session.unsettled].every((tag) => tag > upTo || tags.has(tag));
+    try {
+      if (coversOnlyThis) session.channel.ack(last, true);
+      else for (const delivery of batch) session.channel.ack(delivery);
+    } catch (error) {
+      log.warn({ reason: errorMessage(error) }, "ack failed");
+      return false;
+    }
+    for (const tag of tags) session.unsettled.delete(tag);
+    return true;
   }
 
   async function handle(session: Session, delivery: ConsumeMessage): Promise<void> {
@@ -265,6 +311,7 @@ export function startConsumer(
     if (!session.open) return false;
     try {
       session.channel.ack(delivery);
+      session.unsettled.delete(delivery.fields.deliveryTag);
       return true;
     } catch (error) {
       // The channel closed under us: the broker redelivers the message.
@@ -277,6 +324,7 @@ export function startConsumer(
     if (!session.open) return false;
     try {
       session.channel.nack(delivery, false, true);
+      session.unsettled.delete(delivery.fields.deliveryTag);
       return true;
     } catch (error) {
       log.warn({ reason: errorMessage(error) }, "nack failed");

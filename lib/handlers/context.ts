@@ -1,5 +1,6 @@
-import type { Transaction } from "kysely";
+import type { Insertable, Transaction } from "kysely";
 import type { Database } from "../db/schema/database.ts";
+import type { StripeEventsTable } from "../db/schema/stripe-events.ts";
 import type { DomainEvent } from "../domain/domain-events.ts";
 import type { Logger } from "../log.ts";
 import type { StripeApi } from "../stripe/client.ts";
@@ -28,10 +29,17 @@ export interface HandlerContext {
   /** The Stripe API client (commands call Stripe; event handlers never do). */
   readonly stripe: StripeApi;
   /**
-   * When given, Stripe event handlers collect their domain events here and the caller writes them
-   * all in one statement before the commit (a round trip per event saved); else each is written at once.
+   * When given, Stripe event handlers collect their audit rows and domain events here and the
+   * caller writes each kind in one statement before the commit; else each is written at once.
+   * Round trips are most of what applying an event costs.
    */
-  readonly outbox?: DomainEvent[];
+  readonly deferred?: DeferredRows;
+}
+
+/** Append-only rows that nothing reads back in the transaction, written once per batch. */
+export interface DeferredRows {
+  readonly stripeEvents: Insertable<StripeEventsTable>[];
+  readonly outbox: DomainEvent[];
 }
 
 /** A handler returns when its effect is written in `trx`, or throws a Transient/PermanentError. */

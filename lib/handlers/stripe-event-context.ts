@@ -21,7 +21,7 @@ export async function emitFromStripeEvent(
   sourceId: string,
   data: Record<string, unknown>,
 ): Promise<void> {
-  const { trx, event, message, outbox } = context;
+  const { trx, event, message, deferred } = context;
   const domain = domainEvent({
     type,
     sourceId,
@@ -30,6 +30,6 @@ export async function emitFromStripeEvent(
     occurredAt: new Date(event.created * 1000),
     data,
   });
-  if (outbox === undefined) await emit(trx, domain);
-  else outbox.push(domain);
+  if (deferred === undefined) await emit(trx, domain);
+  else deferred.outbox.push(domain);
 }

@@ -1,3 +1,6 @@
+import type { Insertable, Transaction } from "kysely";
+import type { Database } from "../db/schema/database.ts";
+import type { StripeEventsTable } from "../db/schema/stripe-events.ts";
 import { PermanentError } from "../domain/errors.ts";
 import { parseStripeEvent } from "../domain/stripe-event.ts";
 import { unknownStripeEvents } from "../metrics/registry.ts";
@@ -51,9 +54,22 @@ function isApplied(type: string): type is AppliedStripeEventType {
   return Object.hasOwn(stripeEventHandlers, type);
 }
 
+/** Writes audit rows; an event id already there (or twice) is one row. */
+export async function writeStripeEvents(
+  trx: Transaction<Database>,
+  rows: readonly Insertable<StripeEventsTable>[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await trx
+    .insertInto("stripe_events")
+    .values([...rows])
+    .onConflict((oc) => oc.column("event_id").doNothing())
+    .execute();
+}
+
 /** Applies a `stripe.*` message: parse, check, audit, then the family handler. */
 export const handleStripeEvent: Handler = async (context) => {
-  const { trx, message, log } = context;
+  const { trx, message, log, deferred } = context;
   const event = parseStripeEvent(message.body);
   if (event.id !== message.id) {
     throw new PermanentError(
@@ -61,16 +77,14 @@ export const handleStripeEvent: Handler = async (context) => {
       `message id ${JSON.stringify(message.id)} is not the id of the Stripe event it carries (${event.id})`,
     );
   }
-  await trx
-    .insertInto("stripe_events")
-    .values({
-      event_id: event.id,
-      type: event.type,
-      event_created: event.created,
-      payload: message.body.toString("utf8"),
-    })
-    .onConflict((oc) => oc.column("event_id").doNothing())
-    .execute();
+  const audit = {
+    event_id: event.id,
+    type: event.type,
+    event_created: event.created,
+    payload: message.body.toString("utf8"),
+  };
+  if (deferred === undefined) await writeStripeEvents(trx, [audit]);
+  else deferred.stripeEvents.push(audit);
 
   if (!isApplied(event.type)) {
     unknownStripeEvents.inc({ type: event.type });

@@ -2,11 +2,11 @@ import { createHash } from "node:crypto";
 import pRetry from "p-retry";
 import { classifyDbError } from "../db/classify-error.ts";
 import type { Db } from "../db/database.ts";
-import type { DomainEvent } from "../domain/domain-events.ts";
 import { errorCode, errorMessage, PermanentError, TransientError } from "../domain/errors.ts";
 import { quickRetryOptions } from "../domain/retry-policy.ts";
-import type { Handler, InboundMessage } from "../handlers/context.ts";
+import type { DeferredRows, Handler, InboundMessage } from "../handlers/context.ts";
 import { emitAll } from "../handlers/emit.ts";
+import { writeStripeEvents } from "../handlers/stripe-event.ts";
 import type { Logger } from "../log.ts";
 import type { StripeApi } from "../stripe/client.ts";
 
@@ -106,16 +106,17 @@ async function applyInOneTransaction(
       .execute();
     const fresh = new Set(inserted.map((row) => row.message_id));
     const outcomes: ApplyOutcome[] = [];
-    const outbox: DomainEvent[] = [];
+    const deferred: DeferredRows = { stripeEvents: [], outbox: [] };
     for (const { message, key, log } of entries) {
       if (!fresh.delete(key)) {
         outcomes.push("duplicate");
         continue;
       }
-      await deps.dispatch({ trx, message, log, stripe: deps.stripe, outbox });
+      await deps.dispatch({ trx, message, log, stripe: deps.stripe, deferred });
       outcomes.push("applied");
     }
-    await emitAll(trx, outbox);
+    await writeStripeEvents(trx, deferred.stripeEvents);
+    await emitAll(trx, deferred.outbox);
     return outcomes;
   });
 }

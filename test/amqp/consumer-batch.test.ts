@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ApplyBatch } from "../../lib/amqp/consumer.ts";
+import { names } from "../../lib/amqp/topology.ts";
 import { PermanentError, TransientError } from "../../lib/domain/errors.ts";
 import type { Handler } from "../../lib/handlers/context.ts";
 import { messagesDuplicate } from "../../lib/metrics/registry.ts";
@@ -119,6 +120,29 @@ describe("batched apply", () => {
     // in a batch: once there, once alone (the fallback), once from the retry queue; alone: 2
     expect(flaky.calls("flaky-1")).toBeGreaterThanOrEqual(2);
     expect(flaky.calls("flaky-1")).toBeLessThanOrEqual(3);
+  });
+
+  // A later batch that commits first must not ack an earlier one still in its transaction (an
+  // ack covering it would lose it on a crash; and acking it twice closes the channel, so its dead
+  // letters would come back as redeliveries and be parked twice).
+  it("acks a batch that commits first without covering an earlier one still running", async () => {
+    const slow = failing(100, () => new PermanentError("unknown_account", "slow and bad"));
+    handlers.set("slowbad", async (context) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await slow(context);
+    });
+    const slowIds = Array.from({ length: 4 }, (_, i) => `slowbad-${i}`);
+    const quickIds = Array.from({ length: 4 }, (_, i) => `quick-${i}`);
+    await publishAll(slowIds);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await publishAll(quickIds);
+    await waitFor(async () => (await effectsOf("quick")).size === 4, "the later batch applied");
+    for (const id of slowIds) await takeDeadLetter(id, (m) => m.properties.messageId === id);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const again = await client.drain(names.dlq);
+    expect(again.map((m) => m.properties.messageId).filter((id) => slowIds.includes(id))).toEqual([]);
+    expect(slowIds.map((id) => slow.calls(id)).every((n) => n >= 1 && n <= 2)).toBe(true);
+    expect(await client.messageCount(names.queue)).toBe(0);
   });
 
   it("never batches commands", async () => {

@@ -99,9 +99,9 @@ describe("applyBatch", () => {
 });
 
 describe("applyBatch with the real Stripe event handler", () => {
-  // The handlers' domain events are collected and written in one statement before the commit:
-  // all of them, once, and none for the duplicates.
-  it("writes every domain event of the batch to the outbox once", async () => {
+  // The handlers' audit rows and domain events are collected and written in one statement each
+  // before the commit: all of them, once, and none for the duplicates.
+  it("writes every audit row and domain event of the batch once", async () => {
     const make = benchEvents({ prefix: "outbox", accounts: 2 });
     const messages = [0, 1, 2].map((i) => {
       const event = make(i);
@@ -129,6 +129,13 @@ describe("applyBatch with the real Stripe event handler", () => {
       "balance.credited",
     ]);
     expect(rows.map((r) => r.correlation_id)).toEqual(messages.flatMap((m) => [m.id, m.id]));
+    const audited = await database.db
+      .selectFrom("stripe_events")
+      .select("event_id")
+      .where("event_id", "like", "evt_bench_outbox_%")
+      .orderBy("event_id")
+      .execute();
+    expect(audited.map((r) => r.event_id)).toEqual(messages.map((m) => m.id));
     expect(await applyBatch(deps(handleStripeEvent), messages)).toEqual([
       "duplicate",
       "duplicate",
