@@ -4,7 +4,7 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npm run build && date -u +%FT%TZ > dist/.build-stamp
+RUN npm run build
 
 # Runtime: production dependencies and the compiled output; bin/fleet.js runs dist/ as it is.
 FROM node:20-slim
