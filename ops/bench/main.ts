@@ -7,6 +7,7 @@ import pg from "pg";
 import { createFleet, endLeftovers, type Fleet } from "../demo/fleet.ts";
 import { freePort } from "../demo/free-port.ts";
 import { findLocalServices, ServiceUnreachable } from "../demo/local-services.ts";
+import { runFleetMain } from "../demo/run-main.ts";
 import { recreateDatabase } from "../demo/scratch-database.ts";
 import { recreateVhost } from "../demo/scratch-vhost.ts";
 import { waitForReady } from "../demo/wait.ts";
@@ -274,32 +275,8 @@ function batchingVerdict(single: number, batched: number, alone: readonly BatchP
   return `2 workers, prefetch 50: ${Math.round(batched)} events/s with batches of up to 10 against ${Math.round(single)}/s one per transaction (${gain.toFixed(1)}×); the handler alone in Postgres by events per transaction: ${inPostgres}`;
 }
 
-async function shutdown(code: number): Promise<never> {
-  await fleet?.stopAll().catch(() => undefined);
-  process.exit(code);
-}
-
-// The exit status after a signal (128 + its number); undefined until one arrives.
-let signalled: number | undefined;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (signalled !== undefined) {
-      fleet?.killAllNow();
-      process.exit(signalled);
-    }
-    signalled = signal === "SIGINT" ? 130 : 143;
-    process.stdout.write(`\n${signal}: stopping…\n`);
-    void shutdown(signalled);
-  });
-}
-process.on("exit", () => fleet?.killAllNow());
-
-main().then(
-  (code) => shutdown(signalled ?? code),
-  (error: unknown) => {
-    if (signalled !== undefined) return shutdown(signalled);
-    console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
-    if (fleet !== undefined) console.error(`logs: ${fleet.logDir}`);
-    return shutdown(1);
-  },
-);
+runFleetMain({
+  name: "bench",
+  main,
+  fleet: () => fleet,
+});

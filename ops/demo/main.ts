@@ -20,6 +20,7 @@ import { findLocalServices, ServiceUnreachable } from "./local-services.ts";
 import { publishMalformedCommand } from "./poison-command.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { parsePrometheusText, type Sample } from "./prometheus-text.ts";
+import { runFleetMain } from "./run-main.ts";
 import { recreateDatabase } from "./scratch-database.ts";
 import { recreateVhost } from "./scratch-vhost.ts";
 import { dayChecks, renderSummary } from "./summary.ts";
@@ -183,36 +184,9 @@ async function main(): Promise<number> {
   }
 }
 
-async function shutdown(code: number): Promise<never> {
-  await fleet?.stopAll().catch(() => undefined);
-  process.exit(code);
-}
-
-// The exit status after a signal (128 + its number); undefined until one arrives.
-let signalled: number | undefined;
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => {
-    if (signalled !== undefined) {
-      fleet?.killAllNow();
-      process.exit(signalled);
-    }
-    signalled = signal === "SIGINT" ? 130 : 143;
-    activeProgress?.close();
-    process.stdout.write(`\n${signal}: stopping the fleet…\n`);
-    void shutdown(signalled);
-  });
-}
-// Whatever ends this process, no child outlives it.
-process.on("exit", () => fleet?.killAllNow());
-
-main().then(
-  (code) => shutdown(signalled ?? code),
-  (error: unknown) => {
-    // after Ctrl-C, what fails is only the day being cut short
-    if (signalled !== undefined) return shutdown(signalled);
-    process.stdout.write("\n");
-    console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
-    if (fleet !== undefined) console.error(`logs: ${fleet.logDir}`);
-    return shutdown(1);
-  },
-);
+runFleetMain({
+  name: "demo",
+  main,
+  fleet: () => fleet,
+  onSignal: () => activeProgress?.close(),
+});
