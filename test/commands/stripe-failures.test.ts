@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { TransientError } from "../../lib/domain/errors.ts";
 import { idempotencyKey } from "../../lib/stripe/client.ts";
+import { testSecrets } from "../helpers/config.ts";
 import {
+  balanceOf,
   type CommandHarness,
   commandEvents,
   commandInbound,
@@ -100,6 +102,43 @@ describe("Stripe refusing a request", () => {
     expect((await commandEvents(h.db, "bad-price")).map((e) => [e.type, e.body.data.error])).toEqual([
       ["command.failed", row?.error],
     ]);
+  });
+
+  // The account's customer pays with a declining test card: Stripe answers 402 card_error, the
+  // command fails with Stripe's words and decline code, and nothing is credited.
+  it("fails a deposit whose card is declined (402) with Stripe's message", async () => {
+    await h.apply(
+      commandInbound({ id: "declined-customer", type: "customer.ensure", accountId: "acct-declined" }),
+    );
+    const customerId = resultField(await commandRow(h.db, "declined-customer"), "customerId");
+    const updated = await fetch(`${h.emulator.url}/v1/customers/${customerId}`, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${testSecrets.stripeKey}`,
+        "content-type": "application/x-www-form-urlencoded",
+      },
+      body: "invoice_settings[default_payment_method]=pm_card_chargeDeclined",
+    });
+    expect(updated.status).toBe(200);
+    await h.apply(
+      commandInbound({
+        id: "declined-deposit",
+        type: "deposit.create",
+        accountId: "acct-declined",
+        amount: 500,
+        currency: "usd",
+      }),
+    );
+    const row = await commandRow(h.db, "declined-deposit");
+    expect(row).toMatchObject({
+      status: "failed",
+      error: {
+        code: "stripe_request_failed",
+        message: "Your card was declined.",
+        stripe: { status: 402, type: "card_error", code: "card_declined", declineCode: "generic_decline" },
+      },
+    });
+    expect(await balanceOf(h.db, "acct-declined", "usd")).toBeUndefined();
   });
 
   it("fails a refund larger than the payment with Stripe's message", async () => {

@@ -13,6 +13,7 @@ export type Customer = Pick<
   | "description"
   | "email"
   | "invoice_prefix"
+  | "invoice_settings"
   | "livemode"
   | "metadata"
   | "name"
@@ -33,6 +34,7 @@ export function buildCustomer(input: {
   description: string | null;
   phone: string | null;
   metadata: Record<string, string>;
+  defaultPaymentMethod: string | null;
 }): Customer {
   return {
     id: input.id,
@@ -45,6 +47,12 @@ export function buildCustomer(input: {
     description: input.description,
     email: input.email,
     invoice_prefix: input.id.slice(4, 12).toUpperCase(),
+    invoice_settings: {
+      custom_fields: null,
+      default_payment_method: input.defaultPaymentMethod,
+      footer: null,
+      rendering_options: null,
+    },
     livemode: false,
     metadata: input.metadata,
     name: input.name,

@@ -5,7 +5,7 @@ import { newId } from "../ids.ts";
 import { pageNewestFirst, readPageRequest } from "../listing.ts";
 import { buildCustomer, type Customer } from "../objects/customer.ts";
 import { buildList } from "../objects/list.ts";
-import { mergeMetadata, metadataParam, optionalInteger, optionalString } from "../params.ts";
+import { mergeMetadata, metadataParam, optionalInteger, optionalObject, optionalString } from "../params.ts";
 import { addToIndex, appendOrdered, now, removeFromIndex, type Store } from "../store.ts";
 import { invalidRequest, resourceMissing } from "../stripe-error.ts";
 
@@ -28,6 +28,7 @@ export function createCustomer(context: ApiContext): Customer {
     description: optionalString(params, "description") ?? null,
     phone: optionalString(params, "phone") ?? null,
     metadata,
+    defaultPaymentMethod: defaultPaymentMethodParam(params) ?? null,
   });
   store.customers.set(customer.id, customer);
   appendOrdered(store.customerOrder, customer.id);
@@ -41,7 +42,16 @@ export function retrieveCustomer(context: ApiContext): Customer {
   return customerOrThrow(context.store, pathId(context), "id", 404);
 }
 
-/** POST /v1/customers/:id (email, name, description, phone, metadata) → customer.updated. */
+/** invoice_settings[default_payment_method]: a test card token such as pm_card_chargeDeclined. */
+function defaultPaymentMethodParam(params: ApiContext["params"]): string | undefined {
+  const settings = optionalObject(params, "invoice_settings");
+  return settings === undefined ? undefined : optionalString(settings, "default_payment_method");
+}
+
+/**
+ * POST /v1/customers/:id (email, name, description, phone, metadata,
+ * invoice_settings[default_payment_method]) → customer.updated.
+ */
 export function updateCustomer(context: ApiContext): Customer {
   const { store, params } = context;
   const customer = customerOrThrow(store, pathId(context), "id", 404);
@@ -53,6 +63,11 @@ export function updateCustomer(context: ApiContext): Customer {
       previous[field] = customer[field];
       next[field] = value;
     }
+  }
+  const paymentMethod = defaultPaymentMethodParam(params);
+  if (paymentMethod !== undefined && paymentMethod !== customer.invoice_settings.default_payment_method) {
+    previous.invoice_settings = customer.invoice_settings;
+    next.invoice_settings = { ...customer.invoice_settings, default_payment_method: paymentMethod };
   }
   const metadata = mergeMetadata(customer.metadata, metadataParam(params));
   if (JSON.stringify(metadata) !== JSON.stringify(customer.metadata)) {
