@@ -16,4 +16,4 @@ COPY bin ./bin
 COPY sql ./sql
 COPY --from=build /app/dist ./dist
 USER node
-CMD ["node", "bin/fleet.js", "worker"]
+CMD ["node", "--max-semi-space-size=4", "bin/fleet.js", "worker"]
