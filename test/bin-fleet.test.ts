@@ -2,11 +2,10 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { testSecrets } from "./helpers/config.ts";
-import { createTestDatabase, type TestDatabase } from "./helpers/database.ts";
+import { useTestServices } from "./helpers/isolated-services.ts";
 import { type Spawned, spawnNode } from "./helpers/spawn.ts";
-import { type TestVhost, testVhost } from "./helpers/vhost.ts";
 
 // bin/fleet.js is what the Procfile runs: compiled output, built on demand when missing or stale.
 // The build logic runs against a tiny project in a temporary directory, so these tests never
@@ -123,22 +122,11 @@ describe("bin/fleet.js on a small project", () => {
 });
 
 describe("the Procfile's processes through bin/fleet.js", () => {
-  let database: TestDatabase;
-  let vhost: TestVhost;
-
-  beforeAll(async () => {
-    database = await createTestDatabase();
-    vhost = testVhost();
-    await vhost.create();
-  });
-  afterAll(async () => {
-    await database?.drop();
-    await vhost?.delete();
-  });
+  const services = useTestServices();
 
   const env = (extra: Record<string, string> = {}) => ({
-    DATABASE_URL: database.url,
-    AMQP_URL: vhost.url,
+    DATABASE_URL: services.database.url,
+    AMQP_URL: services.vhost.url,
     METRICS_PORT: "0",
     STRIPE_SECRET_KEY: testSecrets.stripeKey,
     ...extra,

@@ -1,26 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { testSecrets } from "../helpers/config.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { useTestServices } from "../helpers/isolated-services.ts";
 import { spawnScript } from "../helpers/spawn.ts";
-import { type TestVhost, testVhost } from "../helpers/vhost.ts";
 
-let database: TestDatabase;
-let vhost: TestVhost;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  vhost = testVhost();
-  await vhost.create();
-});
-afterAll(async () => {
-  await database.drop();
-  await vhost.delete();
-});
+const services = useTestServices();
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return {
-    DATABASE_URL: database.url,
-    AMQP_URL: vhost.url,
+    DATABASE_URL: services.database.url,
+    AMQP_URL: services.vhost.url,
     PORT: "0",
     METRICS_PORT: "0",
     STRIPE_WEBHOOK_SECRET: testSecrets.webhookSecret,

@@ -1,28 +1,16 @@
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { declareTopologyOnce } from "../../lib/amqp/declare-once.ts";
 import { stopDeadlineMs } from "../../lib/lifecycle.ts";
 import { startWorker } from "../../workers/worker.ts";
 import { rawClient } from "../amqp/consumer-fixtures.ts";
 import { testConfig, testLogger } from "../helpers/config.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { type TestVhost, testVhost } from "../helpers/vhost.ts";
+import { useTestServices } from "../helpers/isolated-services.ts";
 import { waitFor } from "../helpers/wait.ts";
 
 // The worker as its composition root wires it: the real dispatch behind the consumer, the DLQ
 // archiver beside it, and a stop() that fits lifecycle's deadline.
 
-let database: TestDatabase;
-let vhost: TestVhost;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  vhost = testVhost();
-  await vhost.create();
-});
-afterAll(async () => {
-  await database?.drop();
-  await vhost?.delete();
-});
+const services = useTestServices();
 
 function stripeEvent(id: string, type: string): string {
   return JSON.stringify({ id, object: "event", type, created: 1_750_000_000, data: { object: { id: "x" } } });
@@ -30,21 +18,21 @@ function stripeEvent(id: string, type: string): string {
 
 it("applies a Stripe event through the real dispatch, archives what cannot apply, and stops in time", async () => {
   const config = testConfig("worker", {
-    databaseUrl: database.url,
-    amqpUrl: vhost.url,
+    databaseUrl: services.database.url,
+    amqpUrl: services.vhost.url,
     RETRY_DELAYS_MS: "50",
   });
   const worker = await startWorker(config, testLogger("worker"));
   let stopped = false;
   try {
     const inbox = () =>
-      database.db
+      services.database.db
         .selectFrom("processed_messages")
         .select("message_id")
         .where("message_id", "=", "stripe:evt_wired");
     // as `release` does before a deploy, so that the first publish routes
-    await declareTopologyOnce(vhost.url, config.retryDelaysMs);
-    const client = await rawClient(vhost.url);
+    await declareTopologyOnce(services.vhost.url, config.retryDelaysMs);
+    const client = await rawClient(services.vhost.url);
     try {
       await client.publish("stripe.charge.updated", stripeEvent("evt_wired", "charge.updated"), {
         messageId: "evt_wired",
@@ -53,7 +41,7 @@ it("applies a Stripe event through the real dispatch, archives what cannot apply
       });
       await waitFor(async () => (await inbox().executeTakeFirst()) !== undefined, "the event applied");
       // the audit row proves the real dispatch ran
-      const audit = await database.db
+      const audit = await services.database.db
         .selectFrom("stripe_events")
         .select(["event_id", "type"])
         .where("event_id", "=", "evt_wired")
@@ -66,7 +54,7 @@ it("applies a Stripe event through the real dispatch, archives what cannot apply
         type: "invoice.paid",
       });
       await waitFor(async () => {
-        const row = await database.db
+        const row = await services.database.db
           .selectFrom("dead_letters")
           .select("error_kind")
           .where("message_id", "=", "evt_nonsense")
