@@ -19,7 +19,7 @@ export interface LedgerEntryInput {
 export type LedgerPosting =
   | { outcome: "posted"; entryId: number; balance: number }
   | { outcome: "duplicate" }
-  | { outcome: "insufficient_funds"; balance: number };
+  | { outcome: "insufficient_funds"; balance: number; accountExists: boolean };
 
 /**
  * Posts one entry and moves the balance, once per (kind, sourceId). Locks the account row: callers
@@ -45,7 +45,7 @@ export async function postLedgerEntry(
       .where("source_id", "=", sourceId)
       .executeTakeFirst();
     if (existing !== undefined) return { outcome: "duplicate" };
-    return { outcome: "insufficient_funds", balance: balance ?? 0 };
+    return { outcome: "insufficient_funds", balance: balance ?? 0, accountExists: balance !== undefined };
   }
   const posted = await trx
     .with("entry", (db) =>

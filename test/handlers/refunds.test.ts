@@ -211,7 +211,7 @@ describe("postLedgerEntry", () => {
         amount: 1,
       }),
     );
-    expect(result).toEqual({ outcome: "insufficient_funds", balance: 0 });
+    expect(result).toEqual({ outcome: "insufficient_funds", balance: 0, accountExists: false });
     expect(await balanceOf("acct-never:usd")).toBeUndefined();
   });
 
