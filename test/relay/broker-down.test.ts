@@ -3,36 +3,32 @@ import type { Running } from "../../lib/lifecycle.ts";
 import { brokerConnected, outboxLag, outboxPending } from "../../lib/metrics/registry.ts";
 import { startRelay } from "../../workers/relay.ts";
 import { testConfig, testLogger } from "../helpers/config.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { useTestServices } from "../helpers/isolated-services.ts";
 import { amqpBase } from "../helpers/services.ts";
-import { type TestVhost, testVhost } from "../helpers/vhost.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type EventListener, insertEvents, listenToEvents, unpublishedIds } from "./outbox-fixtures.ts";
 import { startTcpProxy, type TcpProxy, throughProxy } from "./tcp-proxy.ts";
 
-let database: TestDatabase;
-let vhost: TestVhost;
+const services = useTestServices();
 let listener: EventListener;
 let proxy: TcpProxy;
 let relay: Running;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  vhost = testVhost();
-  await vhost.create();
-  listener = await listenToEvents(vhost.url);
+  listener = await listenToEvents(services.vhost.url);
   const broker = new URL(amqpBase);
   proxy = await startTcpProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
   // The relay process's own wiring, reaching RabbitMQ through a proxy the test can cut.
-  const config = testConfig("relay", { databaseUrl: database.url, amqpUrl: throughProxy(vhost.url, proxy) });
+  const config = testConfig("relay", {
+    databaseUrl: services.database.url,
+    amqpUrl: throughProxy(services.vhost.url, proxy),
+  });
   relay = await startRelay(config, testLogger(), { lagSampleMs: 100 });
 });
 afterAll(async () => {
   await relay.stop();
   await proxy.close();
   await listener.close();
-  await database.drop();
-  await vhost.delete();
 });
 
 const gauge = async (metric: typeof outboxPending) => (await metric.get()).values[0]?.value;
@@ -41,20 +37,24 @@ const delivered = (prefix: string) => new Set(listener.ids().filter((id) => id.s
 // While RabbitMQ is unreachable the rows stay in the outbox (and the lag shows it); once it is back
 // they are published, each once, with nobody restarting anything.
 it("keeps rows while the broker is down and publishes them when it returns", async () => {
-  const warm = await insertEvents(database.db, "warm", 10);
+  const warm = await insertEvents(services.database.db, "warm", 10);
   await waitFor(() => delivered("warm").size === warm.length, "relay publishing");
 
   await proxy.cut();
   await waitFor(async () => (await gauge(brokerConnected)) === 0, "relay sees the broker gone");
-  const ids = await insertEvents(database.db, "down", 50);
+  const ids = await insertEvents(services.database.db, "down", 50);
   await new Promise((r) => setTimeout(r, 1000));
-  expect(new Set(await unpublishedIds(database.db))).toEqual(new Set(ids));
+  expect(new Set(await unpublishedIds(services.database.db))).toEqual(new Set(ids));
   expect(delivered("down").size).toBe(0);
   await waitFor(async () => (await gauge(outboxPending)) === ids.length, "pending gauge shows the backlog");
   expect(await gauge(outboxLag)).toBeGreaterThan(0);
 
   await proxy.restore();
-  await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "outbox drained", 15_000);
+  await waitFor(
+    async () => (await unpublishedIds(services.database.db)).length === 0,
+    "outbox drained",
+    15_000,
+  );
   await waitFor(() => delivered("down").size === ids.length, "every event delivered");
   expect(listener.ids().filter((id) => id.startsWith("down-"))).toHaveLength(ids.length);
   await waitFor(async () => (await gauge(outboxPending)) === 0, "pending gauge back to 0");
@@ -65,7 +65,7 @@ it("keeps rows while the broker is down and publishes them when it returns", asy
 // and republished after the reconnect; no event is lost.
 it("rolls back a batch whose confirms are lost with the connection", async () => {
   proxy.holdReplies();
-  const ids = await insertEvents(database.db, "cut", 500);
+  const ids = await insertEvents(services.database.db, "cut", 500);
   await waitFor(() => delivered("cut").size >= 100, "a batch published, confirms held");
   const inFlight = delivered("cut");
   await proxy.cut();
@@ -73,10 +73,14 @@ it("rolls back a batch whose confirms are lost with the connection", async () =>
   await waitFor(async () => (await gauge(brokerConnected)) === 0, "relay sees the broker gone");
   // let the rollback happen, then check nothing of the batch was marked
   await new Promise((r) => setTimeout(r, 300));
-  expect(new Set(await unpublishedIds(database.db))).toEqual(new Set(ids));
+  expect(new Set(await unpublishedIds(services.database.db))).toEqual(new Set(ids));
 
   await proxy.restore();
-  await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "outbox drained", 15_000);
+  await waitFor(
+    async () => (await unpublishedIds(services.database.db)).length === 0,
+    "outbox drained",
+    15_000,
+  );
   await waitFor(() => delivered("cut").size === ids.length, "every event delivered");
   const counts = new Map<string, number>();
   for (const id of listener.ids().filter((i) => i.startsWith("cut-")))

@@ -1,37 +1,30 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { useTestServices } from "../helpers/isolated-services.ts";
 import { amqpBase } from "../helpers/services.ts";
 import { spawnScript } from "../helpers/spawn.ts";
-import { type TestVhost, testVhost } from "../helpers/vhost.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { type EventListener, insertEvents, listenToEvents, unpublishedIds } from "./outbox-fixtures.ts";
 import { startTcpProxy, type TcpProxy, throughProxy } from "./tcp-proxy.ts";
 
-let database: TestDatabase;
-let vhost: TestVhost;
+const services = useTestServices();
 let listener: EventListener;
 let proxy: TcpProxy;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  vhost = testVhost();
-  await vhost.create();
-  listener = await listenToEvents(vhost.url);
+  listener = await listenToEvents(services.vhost.url);
   const broker = new URL(amqpBase);
   proxy = await startTcpProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
 });
 afterAll(async () => {
   await proxy.close();
   await listener.close();
-  await database.drop();
-  await vhost.delete();
 });
 
 /** The real `relay` process, talking to RabbitMQ through the proxy. */
 function relayProcess() {
   return spawnScript("workers/relay.ts", {
-    DATABASE_URL: database.url,
-    AMQP_URL: throughProxy(vhost.url, proxy),
+    DATABASE_URL: services.database.url,
+    AMQP_URL: throughProxy(services.vhost.url, proxy),
     METRICS_PORT: "0",
     LOG_LEVEL: "info",
   });
@@ -41,10 +34,10 @@ function relayProcess() {
 // event. After a restart every event has arrived, a duplicate carries the same event id, and only
 // rows that were unmarked at a kill are ever delivered twice.
 it("loses no event when the relay process is killed mid-batch", async () => {
-  const warmUp = await insertEvents(database.db, "warm", 10);
+  const warmUp = await insertEvents(services.database.db, "warm", 10);
   const first = relayProcess();
   await waitFor(
-    async () => (await unpublishedIds(database.db)).length === 0,
+    async () => (await unpublishedIds(services.database.db)).length === 0,
     "first relay publishing",
     15_000,
   );
@@ -52,7 +45,7 @@ it("loses no event when the relay process is killed mid-batch", async () => {
   // 1. Deterministically mid-batch: the broker's confirms are held back, so the relay has published
   //    a whole batch (it reached the queue) and is waiting to mark it when it is killed.
   proxy.holdReplies();
-  const ids = await insertEvents(database.db, "kill", 3000);
+  const ids = await insertEvents(services.database.db, "kill", 3000);
   await waitFor(
     () => listener.ids().filter((id) => id.startsWith("kill-")).length >= 100,
     "a batch in flight",
@@ -61,7 +54,7 @@ it("loses no event when the relay process is killed mid-batch", async () => {
   expect(await first.exited).toBe("SIGKILL");
   proxy.releaseReplies();
   await settle(() => listener.messages.length);
-  const unmarkedAtKills = new Set(await unpublishedIds(database.db));
+  const unmarkedAtKills = new Set(await unpublishedIds(services.database.db));
   const inFlight = listener.ids().filter((id) => id.startsWith("kill-"));
   // published, and the kill rolled the marking back: every one of them is still in the outbox
   expect(inFlight.length).toBeGreaterThan(0);
@@ -74,12 +67,16 @@ it("loses no event when the relay process is killed mid-batch", async () => {
   second.child.kill("SIGKILL");
   expect(await second.exited).toBe("SIGKILL");
   await settle(() => listener.messages.length);
-  for (const id of await unpublishedIds(database.db)) unmarkedAtKills.add(id);
+  for (const id of await unpublishedIds(services.database.db)) unmarkedAtKills.add(id);
 
   // 3. A relay that runs to the end, then stops cleanly.
   const third = relayProcess();
   try {
-    await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "outbox drained", 20_000);
+    await waitFor(
+      async () => (await unpublishedIds(services.database.db)).length === 0,
+      "outbox drained",
+      20_000,
+    );
     await waitFor(() => new Set(listener.ids()).size === ids.length + warmUp.length, "every event delivered");
     await settle(() => listener.messages.length);
   } finally {
