@@ -15,19 +15,7 @@ const retryAfterFailureS = 3 * 86_400;
 /** A new draft invoice, stored but not yet announced (callers add lines, then emit invoice.created). */
 export function draftInvoice(
   emitter: Emitter,
-  input: {
-    customer: Customer;
-    currency: string;
-    collectionMethod: "charge_automatically" | "send_invoice";
-    autoAdvance: boolean;
-    daysUntilDue: number | null;
-    billingReason: Stripe.Invoice.BillingReason;
-    description: string | null;
-    subscription: Subscription | null;
-    periodStart: number;
-    periodEnd: number;
-    metadata: Record<string, string>;
-  },
+  input: Omit<Parameters<typeof buildInvoice>[0], "id" | "created" | "customer"> & { customer: Customer },
 ): Invoice {
   const { customer } = input;
   const invoice = buildInvoice({

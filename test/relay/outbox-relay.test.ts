@@ -9,8 +9,7 @@ import { outboxLag, outboxPending } from "../../lib/metrics/registry.ts";
 import { measureOutbox } from "../../lib/relay/outbox-lag.ts";
 import { type OutboxRelay, type OutboxRelayOptions, startOutboxRelay } from "../../lib/relay/outbox-relay.ts";
 import { testLogger } from "../helpers/config.ts";
-import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
-import { type TestVhost, testVhost } from "../helpers/vhost.ts";
+import { useTestServices } from "../helpers/isolated-services.ts";
 import { waitFor } from "../helpers/wait.ts";
 import {
   type EventListener,
@@ -20,19 +19,8 @@ import {
   unpublishedIds,
 } from "./outbox-fixtures.ts";
 
-let database: TestDatabase;
-let vhost: TestVhost;
+const services = useTestServices();
 const log = testLogger();
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  vhost = testVhost();
-  await vhost.create();
-});
-afterAll(async () => {
-  await database.drop();
-  await vhost.delete();
-});
 
 interface Started {
   readonly relay: OutboxRelay;
@@ -41,8 +29,8 @@ interface Started {
 
 /** A relay as the relay process builds it: its own pool, connection and confirm channel. */
 async function startTestRelay(options: Partial<OutboxRelayOptions> = {}): Promise<Started> {
-  const db: Db = createDb({ url: database.url, poolSize: 2 });
-  const broker = connectBroker(vhost.url, { log, name: "relay-test" });
+  const db: Db = createDb({ url: services.database.url, poolSize: 2 });
+  const broker = connectBroker(services.vhost.url, { log, name: "relay-test" });
   const publisher = createPublisher(broker, { log, timeoutMs: 5000, retryDelaysMs: [], mandatory: false });
   await waitFor(() => publisher.isReady(), "relay publisher ready");
   const relay = startOutboxRelay({ db, publisher, log }, options);
@@ -58,7 +46,7 @@ async function startTestRelay(options: Partial<OutboxRelayOptions> = {}): Promis
 }
 
 async function publishedRows(prefix: string) {
-  return database.db
+  return services.database.db
     .selectFrom("outbox")
     .select(["event_id", "created_at", "published_at"])
     .where("event_id", "like", `${prefix}-%`)
@@ -75,10 +63,10 @@ describe("outbox relay", () => {
   // billing.events may have no queue at all: an event nobody listens to is still delivered
   // (confirmed) and must be marked published, not retried forever.
   it("marks events published when no queue is bound to billing.events", async () => {
-    const ids = await insertEvents(database.db, "unbound", 30);
+    const ids = await insertEvents(services.database.db, "unbound", 30);
     const started = await startTestRelay();
     try {
-      await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "outbox drained");
+      await waitFor(async () => (await unpublishedIds(services.database.db)).length === 0, "outbox drained");
       expect(started.relay.published()).toBe(ids.length);
     } finally {
       await started.stop();
@@ -88,7 +76,7 @@ describe("outbox relay", () => {
   describe("with a service listening", () => {
     let listener: EventListener;
     beforeAll(async () => {
-      listener = await listenToEvents(vhost.url);
+      listener = await listenToEvents(services.vhost.url);
     });
     afterAll(async () => {
       await listener.close();
@@ -97,12 +85,15 @@ describe("outbox relay", () => {
     // Each row becomes exactly one message carrying the Contract's domain-event properties and body,
     // through full batches and a partial one.
     it("publishes each row once, with the Contract's properties and body", async () => {
-      const ids = await insertEvents(database.db, "once", 250);
+      const ids = await insertEvents(services.database.db, "once", 250);
       const started = await startTestRelay({ batchSize: 100 });
       try {
         const mine = () => listener.ids().filter((id) => id.startsWith("once-"));
         await waitFor(() => mine().length >= ids.length, "every event delivered");
-        await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "every row marked");
+        await waitFor(
+          async () => (await unpublishedIds(services.database.db)).length === 0,
+          "every row marked",
+        );
         // a little longer: nothing is published a second time
         await new Promise((r) => setTimeout(r, 300));
         expect(mine()).toHaveLength(ids.length);
@@ -145,12 +136,12 @@ describe("outbox relay", () => {
         data: { accountId: "acct_1", amount: 1250, currency: "usd" },
       });
       for (let i = 0; i < 2; i += 1) {
-        await database.db.transaction().execute((trx) => emit(trx, event));
+        await services.database.db.transaction().execute((trx) => emit(trx, event));
       }
       const started = await startTestRelay();
       try {
         await waitFor(() => listener.ids().includes(event.id), "event delivered");
-        await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "row marked");
+        await waitFor(async () => (await unpublishedIds(services.database.db)).length === 0, "row marked");
         await new Promise((r) => setTimeout(r, 300));
         const copies = listener.messages.filter((m) => m.properties.messageId === event.id);
         expect(copies).toHaveLength(1);
@@ -164,13 +155,17 @@ describe("outbox relay", () => {
 
     // Several relays may run (SKIP LOCKED): together they still publish every row exactly once.
     it("publishes each row once with two relays running at the same time", async () => {
-      const ids = await insertEvents(database.db, "pair", 2000);
+      const ids = await insertEvents(services.database.db, "pair", 2000);
       const [a, b] = await Promise.all([
         startTestRelay({ batchSize: 50 }),
         startTestRelay({ batchSize: 50 }),
       ]);
       try {
-        await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "outbox drained", 20_000);
+        await waitFor(
+          async () => (await unpublishedIds(services.database.db)).length === 0,
+          "outbox drained",
+          20_000,
+        );
         const mine = () => listener.ids().filter((id) => id.startsWith("pair-"));
         await waitFor(() => mine().length >= ids.length, "every event delivered");
         await new Promise((r) => setTimeout(r, 300));
@@ -189,7 +184,7 @@ describe("outbox relay", () => {
     // stop() lets the batch in flight finish: whatever went out is marked published, and no new
     // batch is claimed after it.
     it("stop() finishes the batch in flight and claims no more", async () => {
-      await insertEvents(database.db, "drain", 3000);
+      await insertEvents(services.database.db, "drain", 3000);
       const started = await startTestRelay({ batchSize: 500 });
       try {
         await waitFor(
@@ -213,7 +208,10 @@ describe("outbox relay", () => {
       // the rest is published by the next relay
       const next = await startTestRelay({ batchSize: 500 });
       try {
-        await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "outbox drained");
+        await waitFor(
+          async () => (await unpublishedIds(services.database.db)).length === 0,
+          "outbox drained",
+        );
       } finally {
         await next.stop();
       }
@@ -222,24 +220,24 @@ describe("outbox relay", () => {
 
   // The lag is the age of the oldest unpublished row; both gauges fall to 0 once it is published.
   it("measures pending rows and lag, and the gauges follow", async () => {
-    await insertEvents(database.db, "lag", 5);
+    await insertEvents(services.database.db, "lag", 5);
     await sql`UPDATE billing.outbox SET created_at = now() - interval '30 seconds' WHERE event_id LIKE 'lag-%'`.execute(
-      database.db,
+      services.database.db,
     );
-    const backlog = await measureOutbox(database.db);
+    const backlog = await measureOutbox(services.database.db);
     expect(backlog.pending).toBe(5);
     expect(backlog.lagSeconds).toBeGreaterThanOrEqual(30);
     expect(backlog.lagSeconds).toBeLessThan(60);
 
     const started = await startTestRelay({ lagSampleMs: 50 });
     try {
-      await waitFor(async () => (await unpublishedIds(database.db)).length === 0, "outbox drained");
+      await waitFor(async () => (await unpublishedIds(services.database.db)).length === 0, "outbox drained");
       await waitFor(
         async () => (await outboxPending.get()).values[0]?.value === 0,
         "pending gauge back to 0",
       );
       expect((await outboxLag.get()).values[0]?.value).toBe(0);
-      expect(await measureOutbox(database.db)).toEqual({ pending: 0, lagSeconds: 0 });
+      expect(await measureOutbox(services.database.db)).toEqual({ pending: 0, lagSeconds: 0 });
     } finally {
       await started.stop();
     }
