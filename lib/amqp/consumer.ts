@@ -149,9 +149,10 @@ export function startConsumer(
 
   // Deliveries that arrive together (one socket read) are applied together, up to batchSize.
   function take(session: Session, delivery: ConsumeMessage): void {
-    counted(delivery);
+    const facts = deliveryFacts(delivery);
+    counted(delivery, facts);
     session.unsettled.add(delivery.fields.deliveryTag);
-    if (batchSize === 1 || !isBatchable(delivery)) {
+    if (batchSize === 1 || !isBatchable(facts)) {
       void inFlight.track(() => handle(session, delivery), 1);
       return;
     }
@@ -413,14 +414,13 @@ export function startConsumer(
   };
 }
 
-function counted(delivery: ConsumeMessage): void {
-  messagesConsumed.inc({ type: typeLabel(deliveryFacts(delivery).type) });
+function counted(delivery: ConsumeMessage, facts: DeliveryFacts): void {
+  messagesConsumed.inc({ type: typeLabel(facts.type) });
   observeAge(delivery.properties.timestamp);
 }
 
 /** A first delivery of a Stripe event with a message id (anything else is applied on its own). */
-function isBatchable(delivery: ConsumeMessage): boolean {
-  const facts = deliveryFacts(delivery);
+function isBatchable(facts: DeliveryFacts): boolean {
   return facts.attempt === 0 && facts.messageId !== undefined && facts.routingKey.startsWith("stripe.");
 }
 
