@@ -1,6 +1,6 @@
 import { sql } from "kysely";
+import { inboxKeyOf, readMessage } from "../lib/amqp/inbound-message.ts";
 import type { Db } from "../lib/db/database.ts";
-import { inboxKey } from "../lib/worker/apply-message.ts";
 
 // The retention rule of `billing-ops prune`. What idempotency still needs is never deleted:
 // - Stripe retries a webhook for up to 3 days, and the inbox (processed_messages) is what makes a
@@ -41,22 +41,16 @@ export async function planPrune(db: Db, windowMs: number): Promise<PrunePlan> {
     .execute();
   const keys: string[] = [];
   for (const letter of parked) {
-    try {
-      // The worker's own key function: the inbox keys a command by its id and body, an event by its id.
-      keys.push(
-        inboxKey({
-          id: letter.message_id ?? "",
-          type: letter.type ?? "",
-          routingKey: letter.routing_key,
-          body: letter.body,
-          headers: {},
-          source: undefined,
-          attempt: 0,
-        }),
-      );
-    } catch {
-      // a letter the worker could never key (no id, unknown routing key) was never in the inbox
-    }
+    // Keyed as the worker keys it; a letter that never had a key (no id) has no row.
+    const raw = {
+      messageId: letter.message_id,
+      type: letter.type,
+      routingKey: letter.routing_key,
+      headers: {},
+      body: letter.body,
+    };
+    const key = inboxKeyOf(readMessage(raw), letter.body);
+    if (key !== undefined) keys.push(key);
   }
   return { cutoff, protectedInboxKeys: keys };
 }

@@ -1,13 +1,13 @@
 import { connectBroker } from "../lib/amqp/connection.ts";
-import { startConsumer } from "../lib/amqp/consumer.ts";
 import type { Config } from "../lib/config.ts";
 import { createDb } from "../lib/db/database.ts";
-import { dispatch } from "../lib/handlers/dispatch.ts";
 import { closeAll, isMain, once, type Running, runProcess, stopDeadlineMs } from "../lib/lifecycle.ts";
 import type { Logger } from "../lib/log.ts";
 import { startHealthServer } from "../lib/metrics/health-server.ts";
 import { createStripeApi } from "../lib/stripe/client.ts";
-import { applyBatch, applyMessage } from "../lib/worker/apply-message.ts";
+import { applyBatch } from "../lib/worker/apply-batch.ts";
+import { applyCommand } from "../lib/worker/apply-command.ts";
+import { startConsumer } from "../lib/worker/consumer.ts";
 import { startDlqArchiver } from "../lib/worker/dlq-archiver.ts";
 import { startQueueSampler } from "../lib/worker/queue-sampler.ts";
 
@@ -26,17 +26,20 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
   });
   const stripe = createStripeApi({ secretKey: config.stripeSecretKey, apiUrl: config.stripeApiUrl, log });
   const broker = connectBroker(config.amqpUrl, { log, name: "billing-worker" });
-  const applyDeps = { db, log, stripe, dispatch };
   const consumer = startConsumer(
     {
       broker,
       log,
-      apply: (message) => applyMessage(applyDeps, message),
-      applyBatch: (messages) => applyBatch(applyDeps, messages),
+      appliers: {
+        events: (messages) => applyBatch({ db, log }, messages),
+        command: (message) => applyCommand({ db, log, stripe }, message),
+      },
     },
     {
       prefetch: config.workerPrefetch,
       batchSize: config.workerBatchSize,
+      // half the pool at most: batches keep connections while commands wait on Stripe
+      commandsInFlight: Math.max(1, Math.floor(config.pgPoolSize / 2)),
       retryDelaysMs: config.retryDelaysMs,
       publishTimeoutMs: config.publishTimeoutMs,
     },

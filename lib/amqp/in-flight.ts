@@ -4,6 +4,10 @@ export interface InFlight {
   readonly count: () => number;
   /** Runs `work` as `deliveries` (default 1) deliveries in flight. */
   track(work: () => Promise<void>, deliveries?: number): Promise<void>;
+  /** Counts `deliveries` as in flight until `end` is called for them. */
+  begin(deliveries?: number): void;
+  /** Ends what `begin` counted. */
+  end(deliveries?: number): void;
   /** Resolves true once nothing is in flight, or false when `ms` pass first. */
   drained(ms: number): Promise<boolean>;
 }
@@ -12,15 +16,23 @@ export interface InFlight {
 export function createInFlight(): InFlight {
   let count = 0;
   const waiters = new Set<() => void>();
+  const begin = (deliveries = 1) => {
+    count += deliveries;
+  };
+  const end = (deliveries = 1) => {
+    count -= deliveries;
+    if (count === 0) for (const wake of waiters) wake();
+  };
   return {
     count: () => count,
+    begin,
+    end,
     async track(work, deliveries = 1) {
-      count += deliveries;
+      begin(deliveries);
       try {
         await work();
       } finally {
-        count -= deliveries;
-        if (count === 0) for (const wake of waiters) wake();
+        end(deliveries);
       }
     },
     drained(ms) {

@@ -1,4 +1,4 @@
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, type LogConfig, PostgresDialect } from "kysely";
 import pg from "pg";
 import type { Database } from "./schema/database.ts";
 
@@ -12,8 +12,13 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (text: string) => {
   return value;
 });
 
-/** A pool for the billing schema; every query is qualified with `billing`. */
-export function createDb(options: { url: string; poolSize: number; applicationName?: string }): Db {
+/** A pool for the billing schema; every query is qualified with `billing`. `log` sees every statement. */
+export function createDb(options: {
+  url: string;
+  poolSize: number;
+  applicationName?: string;
+  log?: LogConfig;
+}): Db {
   const pool = new pg.Pool({
     connectionString: options.url,
     max: options.poolSize,
@@ -26,7 +31,10 @@ export function createDb(options: { url: string; poolSize: number; applicationNa
   // A client that loses its connection mid-transaction emits "error" on itself as well; the
   // query in flight still rejects (and is retried as transient), so this must not crash.
   pool.on("connect", (client) => client.on("error", () => {}));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }).withSchema("billing");
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+  }).withSchema("billing");
 }
 
 /** True when the database answers a trivial query. */

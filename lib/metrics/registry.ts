@@ -79,6 +79,22 @@ export const handlerDuration = new Histogram({
   buckets: latencyBuckets,
   registers,
 });
+export const batchSize = new Histogram({
+  name: "billing_batch_size",
+  help: "Stripe events applied per transaction.",
+  buckets: [1, 5, 10, 25, 50, 100, 200, 300, 500, 1000],
+  registers,
+});
+export const batchSplits = new Counter({
+  name: "billing_batch_splits_total",
+  help: "Batches that failed as a whole and were split in halves to isolate the message at fault.",
+  registers,
+});
+export const dbDeadlocks = new Counter({
+  name: "billing_db_deadlocks_total",
+  help: "Transactions Postgres aborted as deadlocked (then retried); the lock order should keep this at 0.",
+  registers,
+});
 export const messageAge = new Histogram({
   name: "billing_message_age_seconds",
   help: "Age of a message when a worker takes it (publish timestamp to consume).",

@@ -11,11 +11,11 @@ import { runFleetMain } from "../demo/run-main.ts";
 import { recreateDatabase } from "../demo/scratch-database.ts";
 import { recreateVhost } from "../demo/scratch-vhost.ts";
 import { waitForReady } from "../demo/wait.ts";
+import { type BatchProbeResult, probeApply } from "./apply-probe.ts";
 import { type ApplyResult, applyRun } from "./apply-run.ts";
 import { resetTables } from "./bench-db.ts";
 import { sampleCpu } from "./cpu-sampler.ts";
 import { type EndToEndResult, endToEndRun } from "./e2e-run.ts";
-import { type BatchProbeResult, probeHandlerBatches } from "./handler-batches.ts";
 import { describeMachine } from "./machine.ts";
 import { purgeQueue } from "./prefill.ts";
 import { type BenchResults, renderReport, smallestNearBest } from "./report.ts";
@@ -177,7 +177,7 @@ async function main(): Promise<number> {
       await resetTables(pool);
       const make = benchEvents({ prefix: `b${batchSize}${Date.now().toString(36)}`, accounts });
       const events = Array.from({ length: 800 }, (_, i) => make(i));
-      const result = await probeHandlerBatches({ databaseUrl, events, batchSize, connections: 4 });
+      const result = await probeApply({ databaseUrl, events, batchSize, connections: 4 });
       handlerBatches.push(result);
       step(`transaction size ${batchSize}: ${Math.round(result.eventsPerS)} events/s (handler in-process)`);
     }

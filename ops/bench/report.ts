@@ -1,7 +1,7 @@
+import type { BatchProbeResult } from "./apply-probe.ts";
 import type { ApplyResult } from "./apply-run.ts";
 import { type CpuShares, formatShares } from "./cpu-sampler.ts";
 import type { EndToEndResult } from "./e2e-run.ts";
-import type { BatchProbeResult } from "./handler-batches.ts";
 import type { Machine } from "./machine.ts";
 import { renderTable } from "./text-table.ts";
 import type { WrkResult } from "./wrk.ts";
@@ -116,9 +116,9 @@ export function renderReport(results: BenchResults): string {
   );
   if (results.handlerBatches.length > 0) {
     sections.push(
-      `Transaction size: the real handler in-process, no broker (${results.handlerBatches[0]?.connections} connections)\n${renderTable(
-        ["events per transaction", "events/s", "deadlock retries"],
-        results.handlerBatches.map((r) => [String(r.batchSize), int(r.eventsPerS), int(r.deadlockRetries)]),
+      `Transaction size: the production applyBatch in-process, no broker (${results.handlerBatches[0]?.connections} connections)\n${renderTable(
+        ["events per transaction", "events/s", "refused"],
+        results.handlerBatches.map((r) => [String(r.batchSize), int(r.eventsPerS), int(r.refused)]),
       )}`,
     );
   }

@@ -1,8 +1,8 @@
 import type Stripe from "stripe";
+import { stripeInboxKey } from "../../lib/amqp/inbound-message.ts";
 import { names } from "../../lib/amqp/topology.ts";
 import type { Db } from "../../lib/db/database.ts";
 import { createStripeApi } from "../../lib/stripe/client.ts";
-import { inboxKey } from "../../lib/worker/apply-message.ts";
 import { type BrokerSession, openBrokerSession } from "../broker-session.ts";
 import { formatDuration } from "../duration.ts";
 import { withDb } from "../ops-db.ts";
@@ -150,7 +150,7 @@ async function knownEvents(db: Db, events: Stripe.Event[]): Promise<Map<string, 
     .execute();
   for (const row of parked) if (row.message_id !== null) known.set(row.message_id, "parked");
   // The inbox keys a Stripe event its own way (the worker's inboxKey): ask for exactly those keys.
-  const byKey = new Map(events.map((event) => [stripeInboxKey(event), event.id]));
+  const byKey = new Map(events.map((event) => [stripeInboxKey(event.id), event.id]));
   const audited = await db
     .selectFrom("stripe_events")
     .select("event_id")
@@ -164,18 +164,6 @@ async function knownEvents(db: Db, events: Stripe.Event[]): Promise<Map<string, 
   for (const row of audited) known.set(row.event_id, "applied");
   for (const row of inbox) known.set(byKey.get(row.message_id) ?? row.message_id, "applied");
   return known;
-}
-
-function stripeInboxKey(event: Stripe.Event): string {
-  return inboxKey({
-    id: event.id,
-    type: event.type,
-    routingKey: `stripe.${event.type}`,
-    body: Buffer.alloc(0),
-    headers: {},
-    source: reconcileSource,
-    attempt: 0,
-  });
 }
 
 /** Publishes one event exactly as the Contract's webhook message, except x-source. */

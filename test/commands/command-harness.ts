@@ -1,20 +1,21 @@
 import { sql } from "kysely";
+import { type RawMessage, readMessage } from "../../lib/amqp/inbound-message.ts";
 import { commandMessage } from "../../lib/client/command-message.ts";
 import type { Db } from "../../lib/db/database.ts";
 import type { JsonObject } from "../../lib/db/schema/columns.ts";
 import type { Command } from "../../lib/domain/commands.ts";
 import type { DomainEvent } from "../../lib/domain/domain-events.ts";
-import type { InboundMessage } from "../../lib/handlers/context.ts";
-import { dispatch } from "../../lib/handlers/dispatch.ts";
-import { postLedgerEntry } from "../../lib/handlers/post-ledger-entry.ts";
 import { createStripeApi, type StripeApi, type StripeApiOptions } from "../../lib/stripe/client.ts";
-import { type ApplyOutcome, applyMessage } from "../../lib/worker/apply-message.ts";
+import { loadLedgerBook, writePostings } from "../../lib/tables/ledger.ts";
+import { applyBatch } from "../../lib/worker/apply-batch.ts";
+import { applyCommand } from "../../lib/worker/apply-command.ts";
 import { type StripeEmulator, startStripeEmulator } from "../../ops/stripe-emulator/server.ts";
 import { testLogger, testSecrets } from "../helpers/config.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 
-// Applies command messages the way one worker does, minus the broker: the worker's own applyMessage
-// (inbox row + dispatch + outbox in ONE transaction) against a real database and the Stripe emulator.
+// Applies messages the way one worker does, minus the broker: read once as the consumer reads a
+// delivery, then the worker's own appliers (a command in its transaction, a Stripe event through
+// applyBatch) against a real database and the Stripe emulator.
 
 export interface CommandHarness {
   readonly database: TestDatabase;
@@ -22,7 +23,7 @@ export interface CommandHarness {
   readonly emulator: StripeEmulator;
   readonly stripe: StripeApi;
   /** Applies one message as a worker would (optionally with another pool or Stripe client); resolves once committed. */
-  apply(message: InboundMessage, overrides?: { db?: Db; stripe?: StripeApi }): Promise<ApplyOutcome>;
+  apply(message: RawMessage, overrides?: { db?: Db; stripe?: StripeApi }): Promise<"applied" | "duplicate">;
   /** A Stripe client on the emulator with other options (e.g. no quick retries). */
   stripeWith(options: Partial<StripeApiOptions>): StripeApi;
   close(): Promise<void>;
@@ -43,11 +44,19 @@ export async function startCommandHarness(): Promise<CommandHarness> {
     emulator,
     stripe,
     stripeWith,
-    apply: (message, overrides = {}) =>
-      applyMessage(
-        { db: overrides.db ?? database.db, log, stripe: overrides.stripe ?? stripe, dispatch },
-        message,
-      ),
+    async apply(raw, overrides = {}) {
+      const db = overrides.db ?? database.db;
+      const read = readMessage(raw);
+      // what can never apply is refused before any transaction (the consumer dead-letters it)
+      if (read.message === undefined) throw read.refusal;
+      if (read.message.kind === "command") {
+        return applyCommand({ db, log, stripe: overrides.stripe ?? stripe }, read.message);
+      }
+      const [outcome] = await applyBatch({ db, log }, [read.message]);
+      if (outcome === undefined) throw new Error("no outcome");
+      if (outcome.status === "refused") throw outcome.error;
+      return outcome.status;
+    },
     async close() {
       await emulator.close();
       await database.drop();
@@ -56,42 +65,36 @@ export async function startCommandHarness(): Promise<CommandHarness> {
 }
 
 /** The billing_queue message of a command exactly as lib/client publishes it. */
-export function commandInbound(command: Command, source = "test-service"): InboundMessage {
+export function commandInbound(command: Command, source = "test-service"): RawMessage {
   const message = commandMessage(command, source);
   return {
-    id: message.options.messageId,
+    messageId: message.options.messageId,
     type: command.type,
     routingKey: message.routingKey,
     body: message.content,
     headers: message.options.headers ?? {},
-    source,
-    attempt: 0,
   };
 }
 
 /** A command message with any body (for messages that are not valid commands). */
-export function rawCommandInbound(id: string, routingKey: string, body: string | JsonObject): InboundMessage {
+export function rawCommandInbound(id: string, routingKey: string, body: string | JsonObject): RawMessage {
   return {
-    id,
+    messageId: id,
     type: routingKey.replace(/^command\./, ""),
     routingKey,
     body: Buffer.from(typeof body === "string" ? body : JSON.stringify(body)),
     headers: { "x-source": "test-service" },
-    source: "test-service",
-    attempt: 0,
   };
 }
 
 /** The message of a Stripe event as the ingester publishes a webhook. */
-export function stripeInbound(event: { id: string; type: string }): InboundMessage {
+export function stripeInbound(event: { id: string; type: string }): RawMessage {
   return {
-    id: event.id,
+    messageId: event.id,
     type: event.type,
     routingKey: `stripe.${event.type}`,
     body: Buffer.from(JSON.stringify(event)),
     headers: { "x-source": "stripe" },
-    source: "stripe",
-    attempt: 0,
   };
 }
 
@@ -130,11 +133,15 @@ export async function fundAccount(
   amount: number,
   source: string,
 ) {
-  await db
-    .transaction()
-    .execute((trx) =>
-      postLedgerEntry(trx, { accountId, currency, kind: "deposit_credit", sourceId: source, amount }),
-    );
+  await db.transaction().execute(async (trx) => {
+    const book = await loadLedgerBook(trx, {
+      accounts: [{ accountId, currency }],
+      keys: [{ kind: "deposit_credit", sourceId: source }],
+      create: true,
+    });
+    book.post({ accountId, currency, kind: "deposit_credit", sourceId: source, amount });
+    await writePostings(trx, book.postings(), book.movedBalances());
+  });
 }
 
 /** The balance of one account, or undefined when it has no row. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { commandHandler } from "../../lib/commands/command-table.ts";
 import { commandTypes } from "../../lib/domain/command-types.ts";
 import { PermanentError } from "../../lib/domain/errors.ts";
-import { commandHandler } from "../../lib/handlers/commands/command-table.ts";
 
 // The dispatch table covers every command type of the Contract and refuses any other name loudly
 // (a permanent error, so the message is parked for ops instead of being retried).

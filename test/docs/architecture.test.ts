@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { machines } from "../../lib/domain/snapshot-order.ts";
-import { appliedStripeEventTypes } from "../../lib/handlers/stripe-event.ts";
+import { appliedStripeEventTypes } from "../../lib/domain/stripe-change.ts";
 
 // ARCHITECTURE.md draws each state machine; this keeps the drawings equal to the code's tables, so
 // the document cannot drift from lib/domain/*-status.ts (in either direction).

@@ -6,17 +6,11 @@ import { deliveryLimit, names } from "../../lib/amqp/topology.ts";
 import { PermanentError } from "../../lib/domain/errors.ts";
 import { deadLettersArchived } from "../../lib/metrics/registry.ts";
 import { type DlqArchiver, startDlqArchiver } from "../../lib/worker/dlq-archiver.ts";
-import {
-  metricValue,
-  type RawClient,
-  rawClient,
-  startTestConsumer,
-  webhook,
-} from "../amqp/consumer-fixtures.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { type TestVhost, testVhost } from "../helpers/vhost.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { createEffectsTable, failing, log } from "./test-handlers.ts";
+import { metricValue, type RawClient, rawClient, startTestConsumer, webhook } from "./consumer-fixtures.ts";
+import { createEffectsTable, failing, log } from "./test-appliers.ts";
 
 // Whatever reaches the DLQ ends in billing.dead_letters, whole (body, properties, headers) and
 // once, so ops can see, group and replay it: dead letters parked by a worker, and those the broker
@@ -71,13 +65,13 @@ it("archives a permanently failing message with its error, kind, attempts and fa
     { ladder },
   );
   try {
-    const event = webhook("evt_permanent", "payment_intent.succeeded");
-    await client.publish("stripe.payment_intent.succeeded", event.body, event.options);
+    const event = webhook("evt_permanent", "test.permanent");
+    await client.publish("stripe.test.permanent", event.body, event.options);
     const row = await archivedOnce("evt_permanent");
     expect(row).toMatchObject({
-      type: "payment_intent.succeeded",
+      type: "test.permanent",
       exchange: names.exchange,
-      routing_key: "stripe.payment_intent.succeeded",
+      routing_key: "stripe.test.permanent",
       error: "no account acc_404",
       error_kind: "permanent",
       attempts: 0,
@@ -129,7 +123,7 @@ it("archives the same dead-lettering once", async () => {
 // by the broker's delivery limit with x-death and none of our headers. It is archived as
 // "delivery-limit", with a text saying it may be an innocent neighbour, safe to replay.
 it("archives a delivery-limit dead letter as delivery-limit", async () => {
-  const event = webhook("evt_poison");
+  const event = webhook("evt_poison", "invoice.paid");
   await client.publish("stripe.invoice.paid", event.body, event.options);
 
   const connection = await amqplib.connect(vhost.url);

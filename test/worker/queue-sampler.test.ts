@@ -4,11 +4,11 @@ import { names } from "../../lib/amqp/topology.ts";
 import { createDb } from "../../lib/db/database.ts";
 import { databaseUp, queueConsumers, queueDepth } from "../../lib/metrics/registry.ts";
 import { startQueueSampler } from "../../lib/worker/queue-sampler.ts";
-import { rawClient, webhook } from "../amqp/consumer-fixtures.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { type TestVhost, testVhost } from "../helpers/vhost.ts";
 import { waitFor } from "../helpers/wait.ts";
-import { log } from "./test-handlers.ts";
+import { rawClient, webhook } from "./consumer-fixtures.ts";
+import { log } from "./test-appliers.ts";
 
 // The gauges the alerts read: a backlog in billing_queue, dead letters waiting in the DLQ, and a
 // database that stops answering must all show up within a few samples.

@@ -2,10 +2,10 @@ import { expect, it } from "vitest";
 import { declareTopologyOnce } from "../../lib/amqp/declare-once.ts";
 import { stopDeadlineMs } from "../../lib/lifecycle.ts";
 import { startWorker } from "../../workers/worker.ts";
-import { rawClient } from "../amqp/consumer-fixtures.ts";
 import { testConfig, testLogger } from "../helpers/config.ts";
 import { useTestServices } from "../helpers/isolated-services.ts";
 import { waitFor } from "../helpers/wait.ts";
+import { rawClient } from "../worker/consumer-fixtures.ts";
 
 // The worker as its composition root wires it: the real dispatch behind the consumer, the DLQ
 // archiver beside it, and a stop() that fits lifecycle's deadline.

@@ -1,0 +1,335 @@
+import type { ConsumeMessage } from "amqplib";
+import { confirmedPublish, type PublishCopy } from "../amqp/confirmed-publish.ts";
+import { type Broker, openChannel } from "../amqp/connection.ts";
+import { type DeliverySession, openDeliverySession } from "../amqp/delivery-session.ts";
+import { deadLetterCopy, retryCopy } from "../amqp/failure-copies.ts";
+import { createInFlight } from "../amqp/in-flight.ts";
+import {
+  type CommandMessage,
+  type DeliveryFacts,
+  readDelivery,
+  type StripeEventMessage,
+} from "../amqp/inbound-message.ts";
+import { declareTopology, names } from "../amqp/topology.ts";
+import { withDeadline } from "../deadline.ts";
+import { errorCode, errorKind, errorMessage } from "../domain/errors.ts";
+import { decide } from "../domain/retry-policy.ts";
+import type { Logger } from "../log.ts";
+import { batchSplits } from "../metrics/registry.ts";
+import type { EventOutcome } from "./apply-batch.ts";
+import { type Batcher, createBatcher } from "./batcher.ts";
+import { createLane } from "./lane.ts";
+import { createOutcomeReport } from "./outcome-report.ts";
+
+// The only place that acks, retries or dead-letters a billing_queue message, and only after the
+// outcome is durable: the Postgres commit for an applied message, the broker's confirm for the
+// retry or dead-letter copy. Each delivery is read once (readDelivery) into a typed message:
+// Stripe events go to the batcher and are applied set-based, many per transaction; commands go
+// one by one through a lane of their own, since they call Stripe inside their transaction.
+
+/** What applies messages: Stripe events in batches, commands one at a time. */
+export interface Appliers {
+  /** Applies events in one transaction; their outcomes in order once it committed, or throws for all. */
+  events(messages: readonly StripeEventMessage[]): Promise<readonly EventOutcome[]>;
+  /** Applies one command in its own transaction; resolves once it committed. */
+  command(message: CommandMessage): Promise<"applied" | "duplicate">;
+}
+
+export interface ConsumerOptions {
+  readonly prefetch: number;
+  /** Most Stripe events per transaction. */
+  readonly batchSize: number;
+  /** Batches applied at once; while that many are busy, deliveries gather into bigger ones. */
+  readonly batchesInFlight?: number;
+  /** Commands applied at once (each holds a Postgres connection while Stripe answers). */
+  readonly commandsInFlight?: number;
+  readonly retryDelaysMs: readonly number[];
+  /** How long a retry or dead-letter copy may wait for its confirm. */
+  readonly publishTimeoutMs: number;
+}
+
+export interface Consumer {
+  /** True while a channel is consuming billing_queue. */
+  isReady(): boolean;
+  /** Deliveries taken and not yet settled. */
+  inFlight(): number;
+  /** How many deliveries ended in each outcome, since start. */
+  outcomes(): ReturnType<ReturnType<typeof createOutcomeReport>["counts"]>;
+  /** Stops taking messages, waits up to drainMs for those in flight, closes the channel. Idempotent. */
+  stop(drainMs?: number): Promise<void>;
+}
+
+interface Taken<M> {
+  readonly delivery: ConsumeMessage;
+  readonly facts: DeliveryFacts;
+  readonly message: M;
+}
+
+/** One channel's consuming: its deliveries, its publisher of failure copies, its batcher. */
+interface Subscription {
+  readonly session: DeliverySession;
+  readonly publish: PublishCopy;
+  readonly batcher: Batcher<Taken<StripeEventMessage>>;
+}
+
+const defaultDrainMs = 3000;
+
+/** Consumes billing_queue with manual acks; consuming resumes by itself after every reconnect. */
+export function startConsumer(
+  deps: { broker: Broker; log: Logger; appliers: Appliers },
+  options: ConsumerOptions,
+): Consumer {
+  const log = deps.log.child({ subsystem: "consumer" });
+  const report = createOutcomeReport(log);
+  const inFlight = createInFlight();
+  const commandLane = createLane(options.commandsInFlight ?? 4);
+  let current: Subscription | undefined;
+  let stopping = false;
+  let stopped: Promise<void> | undefined;
+
+  const wrapper = openChannel(deps.broker, {
+    name: "consumer",
+    log,
+    setup: async (channel) => {
+      const session = openDeliverySession(channel, log);
+      const subscription: Subscription = {
+        session,
+        publish: confirmedPublish(channel, options.publishTimeoutMs),
+        batcher: createBatcher({
+          size: Math.max(1, options.batchSize),
+          maxInFlight: Math.max(1, options.batchesInFlight ?? 2),
+          apply: (batch) => applyEvents(subscription, batch),
+          onError: (error) => log.error({ reason: errorMessage(error) }, "consumer failed on a batch"),
+        }),
+      };
+      channel.on("close", () => {
+        // what waits for a batch is redelivered by the broker
+        const waiting = subscription.batcher.pending();
+        subscription.batcher.clear();
+        inFlight.end(waiting);
+        if (current === subscription) current = undefined;
+      });
+      // Without a listener a channel error (e.g. a precondition failure) would be thrown.
+      channel.on("error", (error: Error) => log.warn({ reason: error.message }, "consumer channel error"));
+      await declareTopology(channel, options.retryDelaysMs);
+      await channel.prefetch(options.prefetch);
+      current = subscription;
+      if (!stopping) await subscribe(subscription);
+    },
+  });
+
+  async function subscribe(subscription: Subscription): Promise<void> {
+    const { session } = subscription;
+    const { consumerTag } = await session.channel.consume(
+      names.queue,
+      (delivery) => {
+        if (delivery === null) onCancelled(subscription);
+        else take(subscription, delivery);
+      },
+      { noAck: false },
+    );
+    session.consumerTag = consumerTag;
+    log.info({ prefetch: options.prefetch, batchSize: options.batchSize }, "consuming billing_queue");
+  }
+
+  // The broker cancels a consumer whose queue was deleted: declare it again and resubscribe.
+  function onCancelled(subscription: Subscription): void {
+    const { session } = subscription;
+    session.consumerTag = undefined;
+    if (stopping) return;
+    log.warn("RabbitMQ cancelled the consumer; resubscribing");
+    setTimeout(() => {
+      if (stopping || !session.open || current !== subscription) return;
+      declareTopology(session.channel, options.retryDelaysMs)
+        .then(() => subscribe(subscription))
+        .catch((error: unknown) => {
+          log.warn({ reason: errorMessage(error) }, "cannot resubscribe; reconnecting");
+          if (!stopping) deps.broker.reconnect();
+        });
+    }, 1000).unref();
+  }
+
+  // Read once, here; then Stripe events to the batcher, commands to their lane.
+  function take(subscription: Subscription, delivery: ConsumeMessage): void {
+    const read = readDelivery(delivery);
+    report.taken(read.facts, delivery.properties.timestamp);
+    subscription.session.take(delivery);
+    inFlight.begin();
+    if (read.message === undefined) {
+      void settleFailure(subscription, delivery, read.facts, read.refusal).finally(() => inFlight.end());
+    } else if (read.message.kind === "stripe-event") {
+      subscription.batcher.add({ delivery, facts: read.facts, message: read.message });
+    } else {
+      const taken = { delivery, facts: read.facts, message: read.message };
+      void commandLane.run(() => applyCommand(subscription, taken)).finally(() => inFlight.end());
+    }
+  }
+
+  async function applyEvents(subscription: Subscription, batch: Taken<StripeEventMessage>[]): Promise<void> {
+    try {
+      await applyOrSplit(subscription, batch);
+    } finally {
+      inFlight.end(batch.length);
+    }
+  }
+
+  /**
+   * Applies a batch; when it fails as a whole, splits it in halves until the message at fault is
+   * alone, so a poison message costs its neighbours a few more transactions, never their effect.
+   */
+  async function applyOrSplit(subscription: Subscription, batch: Taken<StripeEventMessage>[]): Promise<void> {
+    const started = performance.now();
+    let outcomes: readonly EventOutcome[];
+    try {
+      outcomes = await deps.appliers.events(batch.map((taken) => taken.message));
+    } catch (error) {
+      // an unreachable database fails every half alike: nothing to isolate
+      if (batch.length === 1 || errorCode(error) === "database_unavailable") {
+        await Promise.all(
+          batch.map((taken) => settleFailure(subscription, taken.delivery, taken.facts, error)),
+        );
+        return;
+      }
+      batchSplits.inc();
+      log.warn({ size: batch.length, reason: errorMessage(error) }, "batch failed; applying it in halves");
+      const half = Math.ceil(batch.length / 2);
+      await applyOrSplit(subscription, batch.slice(0, half));
+      await applyOrSplit(subscription, batch.slice(half));
+      return;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const committed: Array<{ taken: Taken<StripeEventMessage>; outcome: "applied" | "duplicate" }> = [];
+    const refused: Array<{ taken: Taken<StripeEventMessage>; error: unknown }> = [];
+    batch.forEach((taken, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined) throw new Error(`no outcome for message ${i} of a batch of ${batch.length}`);
+      if (outcome.status === "refused") refused.push({ taken, error: outcome.error });
+      else committed.push({ taken, outcome: outcome.status });
+    });
+    settleCommitted(subscription, committed, seconds);
+    await Promise.all(
+      refused.map(({ taken, error }) => settleFailure(subscription, taken.delivery, taken.facts, error)),
+    );
+  }
+
+  /** The acks after a commit: one frame for the batch when it can be. */
+  function settleCommitted(
+    subscription: Subscription,
+    committed: ReadonlyArray<{ taken: Taken<StripeEventMessage>; outcome: "applied" | "duplicate" }>,
+    seconds: number,
+  ): void {
+    if (committed.length === 0) return;
+    const durationMs = Math.round(seconds * 1000);
+    if (!subscription.session.ackAll(committed.map(({ taken }) => taken.delivery))) {
+      for (const { taken, outcome } of committed) {
+        report.report("abandoned", taken.facts, {
+          durationMs,
+          note: `${outcome}; the redelivery will be a duplicate`,
+        });
+      }
+    } else if (committed.length === 1) {
+      const [only] = committed;
+      if (only !== undefined) report.report(only.outcome, only.taken.facts, { durationMs });
+    } else {
+      report.batch(
+        committed.map(({ taken, outcome }) => ({ facts: taken.facts, outcome })),
+        seconds,
+      );
+    }
+  }
+
+  async function applyCommand(subscription: Subscription, taken: Taken<CommandMessage>): Promise<void> {
+    const started = performance.now();
+    let result: "applied" | "duplicate";
+    try {
+      result = await deps.appliers.command(taken.message);
+    } catch (error) {
+      await settleFailure(subscription, taken.delivery, taken.facts, error);
+      return;
+    }
+    const durationMs = Math.round(performance.now() - started);
+    if (subscription.session.ack(taken.delivery)) report.report(result, taken.facts, { durationMs });
+    else
+      report.report("abandoned", taken.facts, {
+        durationMs,
+        note: `${result}; the redelivery will be a duplicate`,
+      });
+  }
+
+  /** Retry copy or dead-letter copy, confirmed, THEN the ack; the copy failing means a requeue. */
+  async function settleFailure(
+    subscription: Subscription,
+    delivery: ConsumeMessage,
+    facts: DeliveryFacts,
+    error: unknown,
+  ): Promise<void> {
+    const { session } = subscription;
+    try {
+      if (!session.open || (stopping && errorKind(error) === "transient")) {
+        // The channel is gone, or we are shutting down (and the failure may be ours): leave it to a
+        // redelivery rather than spend a retry step on it.
+        report.report("abandoned", facts, { error });
+        return;
+      }
+      const decision = decide(error, facts.attempt, options.retryDelaysMs);
+      const copy =
+        decision.action === "retry"
+          ? retryCopy(delivery, facts.attempt, decision.queue, error)
+          : deadLetterCopy(delivery, facts.attempt, decision.kind, error, new Date());
+      try {
+        await subscription.publish(copy);
+      } catch (publishError) {
+        // Not parked anywhere: put it back. The queue's delivery limit bounds how often this repeats.
+        const requeued = session.requeue(delivery);
+        report.report(requeued ? "requeued" : "abandoned", facts, { error, publishError });
+        return;
+      }
+      // If this ack is lost, both the copy and a redelivery exist: the inbox absorbs the second.
+      if (!session.ack(delivery))
+        report.report("abandoned", facts, { error, note: "a copy was published too" });
+      else if (decision.action === "retry")
+        report.report("retried", facts, { error, delayMs: decision.delayMs });
+      else report.report("dead-lettered", facts, { error, kind: decision.kind });
+    } catch (unexpected) {
+      // Nothing above should throw; if it does the delivery stays unsettled and is redelivered.
+      log.error(
+        { messageId: facts.messageId, reason: errorMessage(unexpected) },
+        "consumer failed on a delivery",
+      );
+    }
+  }
+
+  async function shutdown(drainMs: number): Promise<void> {
+    stopping = true;
+    const deadline = Date.now() + drainMs;
+    const subscription = current;
+    const session = subscription?.session;
+    if (session?.open && session.consumerTag !== undefined) {
+      await withDeadline(session.channel.cancel(session.consumerTag), drainMs, "basic.cancel").catch(
+        (error: unknown) => log.warn({ reason: errorMessage(error) }, "cannot cancel the consumer"),
+      );
+    }
+    // what is gathering for a batch is applied now rather than left to a redelivery
+    subscription?.batcher.flushAll();
+    if (inFlight.count() > 0) {
+      log.info({ inFlight: inFlight.count() }, "waiting for messages in flight");
+      if (!(await inFlight.drained(Math.max(0, deadline - Date.now())))) {
+        log.warn(
+          { inFlight: inFlight.count() },
+          "stop deadline passed with messages in flight; RabbitMQ redelivers them",
+        );
+      }
+    }
+    await wrapper.close();
+  }
+
+  return {
+    isReady: () => !stopping && current?.session.open === true && current.session.consumerTag !== undefined,
+    inFlight: inFlight.count,
+    outcomes: report.counts,
+    stop(drainMs = defaultDrainMs) {
+      stopped ??= shutdown(drainMs);
+      return stopped;
+    },
+  };
+}
