@@ -22,6 +22,16 @@ export function recordset<T>(
   return sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(${sql.raw(definitions)})`;
 }
 
+/** As `recordset`, over rows already serialized as a JSON array (`json`). */
+export function recordsetOfJson<T>(
+  table: ColumnsOf<T>,
+  names: ColumnNames<T>,
+  json: string,
+): RawBuilder<unknown> {
+  const definitions = names.map((name) => `${quote(name)} ${table[name].type}`).join(", ");
+  return sql`jsonb_to_recordset(${json}::jsonb) AS v(${sql.raw(definitions)})`;
+}
+
 /** `"a", "b", …`: a column list for INSERT. */
 export function columnList(names: readonly string[]): RawBuilder<unknown> {
   return sql.raw(names.map(quote).join(", "));

@@ -26,11 +26,17 @@ export function parseStripeEvent(raw: Uint8Array | string): StripeEvent {
     throw new PermanentError("invalid_event", `not a Stripe event: ${reason}`);
   };
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(typeof raw === "string" ? raw : utf8.decode(raw));
+    text = typeof raw === "string" ? raw : utf8.decode(raw);
+    json = JSON.parse(text);
   } catch (error) {
     return invalid(`body is not UTF-8 JSON (${error instanceof Error ? error.message : String(error)})`);
   }
+  // The exact body is kept for audit (jsonb), which refuses a \u0000 or an unpaired surrogate;
+  // Stripe never sends them, and only an escape (\u) can make either.
+  if (text.includes("\\u") && !storable(json))
+    return invalid("body holds a \\u0000 or an unpaired surrogate");
   if (!isObject(json)) return invalid("body is not a JSON object");
   if (json.object !== "event") return invalid('object is not "event"');
   const { id, type, created, livemode, data } = json;
@@ -53,6 +59,16 @@ export function parseStripeEvent(raw: Uint8Array | string): StripeEvent {
     object: data.object,
     ...(isObject(previous) ? { previousAttributes: previous } : {}),
   };
+}
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** False when a string anywhere in `value` holds NUL or an unpaired surrogate. */
+function storable(value: unknown): boolean {
+  if (typeof value === "string") return !value.includes("\u0000") && !loneSurrogate.test(value);
+  if (Array.isArray(value)) return value.every(storable);
+  if (isObject(value)) return Object.entries(value).every(([key, item]) => storable(key) && storable(item));
+  return true;
 }
 
 export interface PaymentIntentFacts {

@@ -58,6 +58,10 @@ describe("parseStripeEvent", () => {
     expect(event.type).toBe("payment_intent.succeeded");
     const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(invoicePaid()))]);
     expect(parseStripeEvent(bom).type).toBe("invoice.paid");
+    // a paired surrogate (an emoji) escaped is fine
+    expect(parse(withField(invoicePaid(), "$.data.object.description", "\ud83d\ude00")).type).toBe(
+      "invoice.paid",
+    );
     expect("previousAttributes" in event).toBe(false);
     expect(parse(withField(paymentIntentSucceeded(), "$.livemode", true)).livemode).toBe(true);
     expect(parse(withField(paymentIntentSucceeded(), "$.livemode", absent)).livemode).toBe(false);
@@ -71,6 +75,16 @@ describe("parseStripeEvent", () => {
     ["empty", "", "body is not UTF-8 JSON"],
     ["invalid UTF-8", new Uint8Array([0x7b, 0xff, 0x7d]), "body is not UTF-8 JSON"],
     ["an array", "[]", "body is not a JSON object"],
+    [
+      "a \\u0000 (jsonb cannot keep it)",
+      '{"id":"evt_1","x":"a\\u0000b"}',
+      "body holds a \\u0000 or an unpaired surrogate",
+    ],
+    [
+      "an unpaired surrogate",
+      '{"id":"evt_1","x":"\\ud83d"}',
+      "body holds a \\u0000 or an unpaired surrogate",
+    ],
     ["null", "null", "body is not a JSON object"],
     [
       "not an event",
