@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
-import type { ConfirmChannel, ConsumeMessage } from "amqplib";
+import type { ConsumeMessage } from "amqplib";
 import { type Broker, openChannel } from "../amqp/connection.ts";
+import { type DeliverySession, openDeliverySession } from "../amqp/delivery-session.ts";
 import { createInFlight } from "../amqp/in-flight.ts";
 import { declareTopology, names } from "../amqp/topology.ts";
 import type { Db } from "../db/database.ts";
@@ -33,12 +34,6 @@ export interface DlqArchiver {
   stop(drainMs?: number): Promise<void>;
 }
 
-interface Session {
-  readonly channel: ConfirmChannel;
-  open: boolean;
-  consumerTag: string | undefined;
-}
-
 /** Starts archiving the DLQ; resumes by itself after a reconnect. */
 export function startDlqArchiver(
   deps: { broker: Broker; db: Db; log: Logger },
@@ -47,7 +42,7 @@ export function startDlqArchiver(
   const options: DlqArchiverOptions = { ...defaultArchiverOptions, ...overrides };
   const log = deps.log.child({ subsystem: "dlq-archiver" });
   const abort = new AbortController();
-  let current: Session | undefined;
+  let current: DeliverySession | undefined;
   const inFlight = createInFlight();
   let archived = 0;
   let stopped: Promise<void> | undefined;
@@ -56,9 +51,8 @@ export function startDlqArchiver(
     name: "dlq-archiver",
     log,
     setup: async (channel) => {
-      const session: Session = { channel, open: true, consumerTag: undefined };
+      const session = openDeliverySession(channel, log);
       channel.on("close", () => {
-        session.open = false;
         if (current === session) current = undefined;
       });
       channel.on("error", (error: Error) => log.warn({ reason: error.message }, "archiver channel error"));
@@ -74,7 +68,10 @@ export function startDlqArchiver(
             session.consumerTag = undefined;
             log.warn("RabbitMQ cancelled the DLQ consumer; reconnecting");
             if (!abort.signal.aborted) deps.broker.reconnect();
-          } else void inFlight.track(() => archive(session, delivery));
+          } else {
+            session.take(delivery);
+            void inFlight.track(() => archive(session, delivery));
+          }
         },
         { noAck: false },
       );
@@ -82,13 +79,13 @@ export function startDlqArchiver(
     },
   });
 
-  async function archive(session: Session, delivery: ConsumeMessage): Promise<void> {
+  async function archive(session: DeliverySession, delivery: ConsumeMessage): Promise<void> {
     try {
       const row = deadLetterRow(delivery, new Date());
       const line = { messageId: row.message_id, type: row.type, errorKind: row.error_kind, error: row.error };
       const inserted = await insert(session, row, line);
       if (inserted === undefined) return;
-      if (!ack(session, delivery)) {
+      if (!session.ack(delivery)) {
         log.warn(line, "archived, but the channel closed before the ack: the redelivery is absorbed");
         return;
       }
@@ -107,7 +104,7 @@ export function startDlqArchiver(
 
   /** True when inserted, false when already there, undefined when given up (stopping or channel gone). */
   async function insert(
-    session: Session,
+    session: DeliverySession,
     row: ReturnType<typeof deadLetterRow>,
     line: Record<string, unknown>,
   ): Promise<boolean | undefined> {
@@ -135,17 +132,6 @@ export function startDlqArchiver(
           return undefined;
         }
       }
-    }
-  }
-
-  function ack(session: Session, delivery: ConsumeMessage): boolean {
-    if (!session.open) return false;
-    try {
-      session.channel.ack(delivery);
-      return true;
-    } catch (error) {
-      log.warn({ reason: errorMessage(error) }, "ack failed");
-      return false;
     }
   }
 
