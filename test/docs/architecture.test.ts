@@ -66,7 +66,7 @@ describe("ARCHITECTURE.md state diagrams", () => {
 describe("ARCHITECTURE.md", () => {
   // the family table names every event type the handler table applies, and no other
   it("names exactly the applied Stripe event types in the family table", () => {
-    const start = document.indexOf("| family | file | event types |");
+    const start = document.indexOf("| family | planner | event types |");
     const rows = document.slice(start).split("\n\n")[0]?.split("\n").slice(2) ?? [];
     const named = rows.flatMap((row) =>
       [...(row.split("|")[3] ?? "").matchAll(/`([^`]+)`/g)].map((m) => m[1]),
