@@ -4,14 +4,14 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-const source = new URL("../ops/cli.ts", import.meta.url);
+const source = new URL("../ops/cli/cli.ts", import.meta.url);
 if (existsSync(fileURLToPath(source))) {
   const { register } = await import("tsx/esm/api");
   register();
   process.argv[1] = fileURLToPath(source);
   await import(source.href);
 } else {
-  const compiled = new URL("../dist/ops/cli.js", import.meta.url);
+  const compiled = new URL("../dist/ops/cli/cli.js", import.meta.url);
   process.argv[1] = fileURLToPath(compiled);
   await import(compiled.href);
 }

@@ -1,6 +1,6 @@
 import type pg from "pg";
-import type { Fleet } from "../demo/fleet.ts";
-import { waitFor } from "../demo/wait.ts";
+import type { Fleet } from "../fleet-runner/fleet.ts";
+import { waitFor } from "../fleet-runner/wait.ts";
 import { appliedCount, exactlyOnce, resetTables } from "./bench-db.ts";
 import { type CpuShares, sampleCpu } from "./cpu-sampler.ts";
 import { prefillQueue, readyInQueue } from "./prefill.ts";

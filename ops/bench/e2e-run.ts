@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type pg from "pg";
-import type { Fleet, FleetProcess } from "../demo/fleet.ts";
-import { logTail } from "../demo/fleet.ts";
-import { waitFor } from "../demo/wait.ts";
+import type { Fleet, FleetProcess } from "../fleet-runner/fleet.ts";
+import { logTail } from "../fleet-runner/fleet.ts";
+import { waitFor } from "../fleet-runner/wait.ts";
 import { appliedTimes, resetTables } from "./bench-db.ts";
 import { type CpuShares, sampleCpu } from "./cpu-sampler.ts";
 import type { PacedResult } from "./paced-sender.ts";

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism, loadavg, totalmem } from "node:os";
 import amqplib from "amqplib";
-import { postgresVersion } from "../demo/scratch-database.ts";
+import { postgresVersion } from "../fleet-runner/scratch-database.ts";
 
 /** The machine the figures come from. */
 export interface Machine {

@@ -1,10 +1,10 @@
 import type pg from "pg";
 import type { Command } from "../../lib/domain/commands.ts";
+import { waitFor } from "../fleet-runner/wait.ts";
 import type { AmqpCommands } from "./amqp-commands.ts";
 import { type CommandRow, commandRows } from "./books.ts";
 import type { HttpCommands } from "./http-commands.ts";
 import type { Progress } from "./progress.ts";
-import { waitFor } from "./wait.ts";
 
 /** A command and the way it travels. */
 export interface Outgoing {

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type pg from "pg";
 import type { Command } from "../../lib/domain/commands.ts";
+import { waitFor } from "../fleet-runner/wait.ts";
 import type { AccountPlan, DayPlan, SubscriptionPath } from "./billing-day.ts";
 import { balances, type CommandRow, paymentsByAccount, subscriptionsByAccount } from "./books.ts";
 import type { CommandBatches, Outgoing } from "./command-batches.ts";
 import type { EmulatorControl, SimulationStep } from "./emulator-control.ts";
 import type { Progress } from "./progress.ts";
-import { waitFor } from "./wait.ts";
 
 /** What the day did, for the summary. */
 export interface DayRecord {

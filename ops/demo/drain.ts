@@ -1,9 +1,9 @@
 import type pg from "pg";
+import { waitFor } from "../fleet-runner/wait.ts";
 import { appliedEventIds } from "./books.ts";
 import type { EmittedEvent, EmulatorControl } from "./emulator-control.ts";
 import type { EventsListener } from "./events-listener.ts";
 import type { Progress } from "./progress.ts";
-import { waitFor } from "./wait.ts";
 
 /** What the drain saw last: the summary reports from it even when a wait ran out. */
 export interface Drained {

@@ -4,6 +4,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { createFleet, endLeftovers, type Fleet } from "../fleet-runner/fleet.ts";
+import { freePort } from "../fleet-runner/free-port.ts";
+import { findLocalServices, ServiceUnreachable } from "../fleet-runner/local-services.ts";
+import { runFleetMain } from "../fleet-runner/run-main.ts";
+import { recreateDatabase } from "../fleet-runner/scratch-database.ts";
+import { recreateVhost } from "../fleet-runner/scratch-vhost.ts";
+import { waitForReady } from "../fleet-runner/wait.ts";
 import { connectAmqpCommands } from "./amqp-commands.ts";
 import { DemoUsageError, demoUsage, parseDemoArgs } from "./args.ts";
 import { planBillingDay } from "./billing-day.ts";
@@ -13,18 +20,11 @@ import { drainFleet } from "./drain.ts";
 import { emulatorControl } from "./emulator-control.ts";
 import { listenToDomainEvents } from "./events-listener.ts";
 import { gatherFacts } from "./facts.ts";
-import { createFleet, endLeftovers, type Fleet } from "./fleet.ts";
-import { freePort } from "./free-port.ts";
 import { createHttpCommands } from "./http-commands.ts";
-import { findLocalServices, ServiceUnreachable } from "./local-services.ts";
 import { publishMalformedCommand } from "./poison-command.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { parsePrometheusText, type Sample } from "./prometheus-text.ts";
-import { runFleetMain } from "./run-main.ts";
-import { recreateDatabase } from "./scratch-database.ts";
-import { recreateVhost } from "./scratch-vhost.ts";
 import { dayChecks, renderSummary } from "./summary.ts";
-import { waitForReady } from "./wait.ts";
 
 // `npm run demo`: the fleet's main job, end to end on this machine's PostgreSQL and RabbitMQ.
 

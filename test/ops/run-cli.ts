@@ -1,4 +1,4 @@
-import { runCli } from "../../ops/cli.ts";
+import { runCli } from "../../ops/cli/cli.ts";
 
 export interface CliRun {
   readonly code: number;

@@ -1,5 +1,5 @@
 import { sql } from "kysely";
-import type { Db } from "../../lib/db/database.ts";
+import type { Db } from "../../../lib/db/database.ts";
 import { openBrokerSession } from "../broker-session.ts";
 import { filterHelp, filterOptions, isNarrowed, readFilter, whereFilter } from "../dead-letter-filter.ts";
 import { operatorName } from "../operator-name.ts";

@@ -1,8 +1,8 @@
 import type Stripe from "stripe";
-import { stripeInboxKey } from "../../lib/amqp/inbound-message.ts";
-import { names } from "../../lib/amqp/topology.ts";
-import type { Db } from "../../lib/db/database.ts";
-import { createStripeApi } from "../../lib/stripe/client.ts";
+import { stripeInboxKey } from "../../../lib/amqp/inbound-message.ts";
+import { names } from "../../../lib/amqp/topology.ts";
+import type { Db } from "../../../lib/db/database.ts";
+import { createStripeApi } from "../../../lib/stripe/client.ts";
 import { type BrokerSession, openBrokerSession } from "../broker-session.ts";
 import { formatDuration } from "../duration.ts";
 import { withDb } from "../ops-db.ts";

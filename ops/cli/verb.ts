@@ -1,5 +1,5 @@
 import type { ParseArgsConfig } from "node:util";
-import type { Config } from "../lib/config.ts";
+import type { Config } from "../../lib/config.ts";
 
 /** A mistake in how the CLI was called: one line, exit 2. */
 export class UsageError extends Error {

@@ -7,7 +7,7 @@ import {
   vhostOf,
   withDatabase,
   withVhost,
-} from "../../ops/demo/service-urls.ts";
+} from "../../ops/fleet-runner/service-urls.ts";
 
 describe("service URLs", () => {
   // A set DATABASE_URL / AMQP_URL is respected: it is the only candidate.

@@ -1,6 +1,6 @@
 import { sql } from "kysely";
-import { inboxKeyOf, readMessage } from "../lib/amqp/inbound-message.ts";
-import type { Db } from "../lib/db/database.ts";
+import { inboxKeyOf, readMessage } from "../../lib/amqp/inbound-message.ts";
+import type { Db } from "../../lib/db/database.ts";
 
 // The retention rule of `billing-ops prune`. What idempotency still needs is never deleted:
 // - Stripe retries a webhook for up to 3 days, and the inbox (processed_messages) is what makes a

@@ -1,11 +1,11 @@
 import amqplib, { type ChannelModel } from "amqplib";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
-import { names, queueArguments } from "../lib/amqp/topology.ts";
-import type { Config } from "../lib/config.ts";
-import { migrationsFolder, pendingMigrations, sqlFileProvider } from "../lib/db/migrator.ts";
-import type { Logger } from "../lib/log.ts";
-import { createStripeApi } from "../lib/stripe/client.ts";
+import { names, queueArguments } from "../../lib/amqp/topology.ts";
+import type { Config } from "../../lib/config.ts";
+import { migrationsFolder, pendingMigrations, sqlFileProvider } from "../../lib/db/migrator.ts";
+import type { Logger } from "../../lib/log.ts";
+import { createStripeApi } from "../../lib/stripe/client.ts";
 
 // The post-deploy checks of `billing-ops doctor`. Each answers ok or not with a reason and never
 // throws: a failure is a line of the report, not a crash.

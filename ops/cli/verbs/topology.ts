@@ -1,5 +1,5 @@
-import { declareTopologyOnce } from "../../lib/amqp/declare-once.ts";
-import { queueArguments } from "../../lib/amqp/topology.ts";
+import { declareTopologyOnce } from "../../../lib/amqp/declare-once.ts";
+import { queueArguments } from "../../../lib/amqp/topology.ts";
 import type { Verb } from "../verb.ts";
 
 export const topology: Verb = {

@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../lib/config.ts";
-import { isMain } from "../lib/lifecycle.ts";
+import { ConfigError, loadConfig } from "../../lib/config.ts";
+import { isMain } from "../../lib/lifecycle.ts";
 import { UsageError, type Verb, type VerbResult } from "./verb.ts";
 import { dlqList } from "./verbs/dlq-list.ts";
 import { dlqPurge } from "./verbs/dlq-purge.ts";

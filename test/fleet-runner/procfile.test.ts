@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseProcfile, readProcfile } from "../../ops/demo/procfile.ts";
+import { parseProcfile, readProcfile } from "../../ops/fleet-runner/procfile.ts";
 
 describe("parseProcfile", () => {
   // The demo starts processes exactly as the Procfile says: every line must come through intact.

@@ -1,5 +1,5 @@
 import { type SelectQueryBuilder, sql } from "kysely";
-import type { Database } from "../lib/db/schema/database.ts";
+import type { Database } from "../../lib/db/schema/database.ts";
 import { durationOption, stringOption } from "./option-values.ts";
 import type { Options, Values } from "./verb.ts";
 

@@ -1,7 +1,7 @@
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
-import { ensureDatabase } from "../../lib/db/ensure-database.ts";
-import { migrateDown, migrateUp } from "../../lib/db/migrator.ts";
+import { ensureDatabase } from "../../../lib/db/ensure-database.ts";
+import { migrateDown, migrateUp } from "../../../lib/db/migrator.ts";
 import { UsageError, type Verb } from "../verb.ts";
 
 export const migrate: Verb = {
