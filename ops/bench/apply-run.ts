@@ -58,6 +58,7 @@ export async function applyRun(options: {
   const again = events.slice(0, options.duplicates);
   const publishPerS = await prefillQueue(amqpUrl, [...events, ...again]);
   const expectedTotal = events.reduce((sum, e) => sum + e.amount, 0);
+  const deposits = events.filter((e) => e.amount > 0).length;
 
   const startedAt = Date.now();
   const timeoutMs = Math.max(10_000, options.deadlineMs - startedAt);
@@ -108,8 +109,11 @@ export async function applyRun(options: {
   const complete = applied === n;
   // Cut short, exactly-once is checked on what was applied: one inbox row and one credit each.
   const ok = complete
-    ? counts.processedMessages === n && counts.depositCredits === n && counts.balanceTotal === expectedTotal
-    : counts.processedMessages === applied && counts.depositCredits === applied;
+    ? counts.processedMessages === n &&
+      counts.depositCredits === deposits &&
+      counts.creditedEvents === deposits &&
+      counts.balanceTotal === expectedTotal
+    : counts.processedMessages === applied && counts.depositCredits === counts.creditedEvents;
   const drainSeconds = (counts.lastAtMs - counts.firstAtMs) / 1000;
   const rate = drainSeconds > 0 ? (applied - 1) / drainSeconds : 0;
   return {
@@ -126,7 +130,7 @@ export async function applyRun(options: {
     applied,
     projectedSeconds: complete || rate === 0 ? undefined : n / rate,
     exactlyOnce: ok,
-    exactlyOnceDetail: `${applied} events, ${counts.processedMessages} inbox rows, ${counts.depositCredits} credits for ${n} distinct (+${again.length} duplicates); balances ${counts.balanceTotal} vs ${expectedTotal}`,
+    exactlyOnceDetail: `${applied} events, ${counts.processedMessages} inbox rows, ${counts.depositCredits} credits (${counts.creditedEvents} balance.credited) for ${n} distinct with ${deposits} deposits (+${again.length} duplicates); balances ${counts.balanceTotal} vs ${expectedTotal}`,
     peakRssMiB: Math.max(0, ...peak.values()),
     cpu,
   };

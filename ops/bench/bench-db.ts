@@ -22,6 +22,8 @@ export interface ExactlyOnce {
   stripeEvents: number;
   processedMessages: number;
   depositCredits: number;
+  /** balance.credited domain events: one per credit. */
+  creditedEvents: number;
   balanceTotal: number;
   /** First and last commit time (transaction start, epoch ms) of the applied events. */
   firstAtMs: number;
@@ -32,6 +34,7 @@ export interface ExactlyOnce {
 export async function exactlyOnce(pool: pg.Pool): Promise<ExactlyOnce> {
   const { rows } = await pool.query<Record<string, string>>(
     `SELECT (SELECT count(*) FROM billing.stripe_events)::text AS stripe_events,
+            (SELECT count(*) FROM billing.outbox WHERE type = 'balance.credited')::text AS credited_events,
             (SELECT count(*) FROM billing.processed_messages)::text AS processed,
             (SELECT count(*) FROM billing.ledger_entries WHERE kind = 'deposit_credit')::text AS credits,
             (SELECT coalesce(sum(balance), 0) FROM billing.accounts)::text AS balance_total,
@@ -43,10 +46,19 @@ export async function exactlyOnce(pool: pg.Pool): Promise<ExactlyOnce> {
     stripeEvents: Number(row.stripe_events),
     processedMessages: Number(row.processed),
     depositCredits: Number(row.credits),
+    creditedEvents: Number(row.credited_events),
     balanceTotal: Number(row.balance_total),
     firstAtMs: Number(row.first_at),
     lastAtMs: Number(row.last_at),
   };
+}
+
+/** Deadlocks Postgres has detected in `database` since its statistics were reset. */
+export async function deadlocks(pool: pg.Pool): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(
+    "SELECT deadlocks::text AS n FROM pg_stat_database WHERE datname = current_database()",
+  );
+  return Number(rows[0]?.n ?? 0);
 }
 
 /** When each event's row was written (transaction start, epoch ms), by event id. */

@@ -13,27 +13,39 @@ import { recreateVhost } from "../fleet-runner/scratch-vhost.ts";
 import { waitForReady } from "../fleet-runner/wait.ts";
 import { type BatchProbeResult, probeApply } from "./apply-probe.ts";
 import { type ApplyResult, applyRun } from "./apply-run.ts";
-import { resetTables } from "./bench-db.ts";
+import { deadlocks, resetTables } from "./bench-db.ts";
 import { sampleCpu } from "./cpu-sampler.ts";
 import { type EndToEndResult, endToEndRun } from "./e2e-run.ts";
 import { describeMachine } from "./machine.ts";
 import { purgeQueue } from "./prefill.ts";
 import { type BenchResults, renderReport, smallestNearBest } from "./report.ts";
 import { sampleRss } from "./rss-sampler.ts";
-import { benchEvents } from "./signed-events.ts";
+import { type BenchEvent, mixedBenchEvents } from "./signed-events.ts";
+import { measureWorkLimit, type WorkLimit, workLimitScript } from "./work-limit.ts";
 import { runWrk, type WrkResult, writeSignedRequests, wrkVersion } from "./wrk.ts";
 
-// `npm run bench`: ingest, apply, backlog drain and end-to-end latency of the fleet on this
-// machine, everything local. Prints tables and writes bench-results/bench-<time>.json.
+// `npm run bench`: the database's own limit, ingest, the apply path in-process and through the
+// fleet, a backlog drain and end-to-end latency, everything local, on the issue's mixed load (80%
+// deposits, 10% subscription updates, 10% invoice.paid, plus 5% duplicate deliveries). Every apply
+// figure is also given as a share of the limit measured in the same run (this machine moves ±15%
+// run to run). Prints tables and writes bench-results/bench-<time>.json.
 
 const root = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "");
 const benchName = "billing_bench";
-const ingestSeconds = 6;
-const applyEvents = 3000;
+const ingestSeconds = 5;
+const limitSeconds = 10;
+const probeEvents = 20_000;
+const applyEvents = 20_000;
 const backlogEvents = 50_000;
-const accounts = 1000;
-// The whole run stays under 5 minutes: the backlog drain, last, gets what is left of this.
-const budgetMs = 265_000;
+const load = { accounts: 1000, subscriptions: 500, invoices: 500 };
+// The whole run stays near 5 minutes: the backlog drain gets what is left of this.
+const budgetMs = 300_000;
+
+/** `count` distinct events of the mixed load; `prefix` keeps runs apart. */
+function mixedLoad(prefix: string, count: number): BenchEvent[] {
+  const make = mixedBenchEvents({ prefix, ...load });
+  return Array.from({ length: count }, (_, i) => make(i));
+}
 
 let fleet: Fleet | undefined;
 
@@ -81,13 +93,27 @@ async function main(): Promise<number> {
   pool.on("error", () => {});
 
   try {
+    const script = workLimitScript(root);
+    const deadlocksBefore = await deadlocks(pool);
+    const limit = async (when: string): Promise<WorkLimit | undefined> => {
+      if (script === undefined) return undefined;
+      const measured = await measureWorkLimit(script, benchName, limitSeconds);
+      step(
+        `limit (${when}): ${Math.round(measured.eventsPerS)} events/s, Postgres alone (pgbench, full-work-limit.sh)`,
+      );
+      return measured;
+    };
+    if (script === undefined)
+      step("limit: ../shared/bench/full-work-limit.sh not found; figures are not scaled");
+    const limitStart = await limit("start");
+
     // Ingest: web alone; nothing consumes, the queue is purged between runs.
     const webPort = await freePort();
     const webUrl = `http://127.0.0.1:${webPort}`;
     const web = fleet.startProcfile("web", "web-ingest", { ...env, PORT: String(webPort) });
     await waitForReady(`${webUrl}/readyz`, web);
     const requests = join(logDir, "signed-webhooks.txt");
-    await writeSignedRequests(requests, secret, 60_000, benchEvents({ prefix: "ingest", accounts }));
+    await writeSignedRequests(requests, secret, 60_000, mixedBenchEvents({ prefix: "ingest", ...load }));
     step("ingest: warm-up (2 s, 10 connections)");
     await runWrk({ url: webUrl, file: requests, connections: 10, seconds: 2 });
     await purgeQueue(vhost.url);
@@ -110,18 +136,26 @@ async function main(): Promise<number> {
     }
     await fleet.stop(web);
 
+    // The apply path in-process: the production applyBatch, no broker, by events per transaction.
+    const probes: BatchProbeResult[] = [];
+    for (const batchSize of [50, 200, 500]) {
+      await resetTables(pool);
+      const events = mixedLoad(`b${batchSize}${Date.now().toString(36)}`, probeEvents);
+      const result = await probeApply({ databaseUrl, events, batchSize, connections: 2 });
+      probes.push(result);
+      step(`in-process apply, ${batchSize} per transaction: ${Math.round(result.eventsPerS)} events/s`);
+    }
+
     // Apply: workers alone, draining a pre-filled queue.
     const apply: ApplyResult[] = [];
     const run = async (
       workers: number,
       prefetch: number,
-      poolSize: number,
       batchSize: number,
       events: number,
       deadlineMs = Date.now() + 120_000,
     ) => {
-      const make = benchEvents({ prefix: `a${apply.length}${Date.now().toString(36)}`, accounts });
-      const list = Array.from({ length: events }, (_, i) => make(i));
+      const list = mixedLoad(`a${apply.length}${Date.now().toString(36)}`, events);
       const result = await applyRun({
         fleet: fleet as Fleet,
         env,
@@ -129,7 +163,7 @@ async function main(): Promise<number> {
         amqpUrl: vhost.url,
         workers,
         prefetch,
-        poolSize,
+        poolSize: 10,
         batchSize,
         events: list,
         duplicates: Math.round(events * 0.05),
@@ -137,50 +171,28 @@ async function main(): Promise<number> {
         partialAtTimeout: events === backlogEvents,
       });
       step(
-        `apply: ${workers} worker(s), prefetch ${prefetch}, pool ${poolSize}, batch ${batchSize} → ${Math.round(result.eventsPerS)} events/s, exactly once ${result.exactlyOnce ? "kept" : `BROKEN (${result.exactlyOnceDetail})`}`,
+        `apply: ${workers} worker(s), prefetch ${prefetch}, batch ${batchSize} → ${Math.round(result.eventsPerS)} events/s, exactly once ${result.exactlyOnce ? "kept" : `BROKEN (${result.exactlyOnceDetail})`}`,
       );
       return result;
     };
-    // One transaction per event, then batches of up to 10, with 1 and 2 workers.
-    for (const batchSize of [1, 10]) {
-      for (const workers of [1, 2]) apply.push(await run(workers, 50, 10, batchSize, applyEvents));
-    }
-    for (const prefetch of [10, 200]) apply.push(await run(2, prefetch, 10, 10, applyEvents));
-    const twoWorkers = apply.filter((r) => r.workers === 2);
-    const prefetch =
-      smallestNearBest(
-        twoWorkers.filter((r) => r.batchSize === 10),
-        (r) => r.prefetch,
-        (r) => r.eventsPerS,
-      )?.prefetch ?? 50;
-    apply.push(await run(2, Math.max(prefetch, 50), 10, 25, applyEvents));
+    // Batch sizes with 2 workers, prefetch 3 batches (two applying, one gathering); then 1 worker,
+    // and the best batch size with less and more prefetch.
+    for (const batchSize of [100, 250, 500]) apply.push(await run(2, batchSize * 3, batchSize, applyEvents));
     const batchSize =
       smallestNearBest(
-        apply.filter((r) => r.workers === 2 && r.poolSize === 10 && r.batchSize > 1),
+        apply,
         (r) => r.batchSize,
         (r) => r.eventsPerS,
-      )?.batchSize ?? 10;
-    for (const poolSize of [4, 20]) apply.push(await run(2, prefetch, poolSize, batchSize, applyEvents));
-    const pools = apply.filter(
-      (r) => r.workers === 2 && r.prefetch === prefetch && r.batchSize === batchSize,
-    );
-    const poolSize =
+      )?.batchSize ?? 250;
+    apply.push(await run(1, batchSize * 3, batchSize, applyEvents));
+    for (const factor of [2, 5]) apply.push(await run(2, batchSize * factor, batchSize, applyEvents));
+    const twoWorkers = apply.filter((r) => r.workers === 2 && r.batchSize === batchSize);
+    const prefetch =
       smallestNearBest(
-        pools,
-        (r) => r.poolSize,
+        twoWorkers,
+        (r) => r.prefetch,
         (r) => r.eventsPerS,
-      )?.poolSize ?? 10;
-
-    // One transaction per event against a batch per transaction, Postgres alone.
-    const handlerBatches: BatchProbeResult[] = [];
-    for (const batchSize of [1, 10, 50]) {
-      await resetTables(pool);
-      const make = benchEvents({ prefix: `b${batchSize}${Date.now().toString(36)}`, accounts });
-      const events = Array.from({ length: 800 }, (_, i) => make(i));
-      const result = await probeApply({ databaseUrl, events, batchSize, connections: 4 });
-      handlerBatches.push(result);
-      step(`transaction size ${batchSize}: ${Math.round(result.eventsPerS)} events/s (handler in-process)`);
-    }
+      )?.prefetch ?? batchSize * 3;
 
     // End to end through the whole fleet at half the max ingest rate.
     const e2ePort = await freePort();
@@ -189,7 +201,6 @@ async function main(): Promise<number> {
     const tuned = {
       ...env,
       WORKER_PREFETCH: String(prefetch),
-      PG_POOL_SIZE: String(poolSize),
       WORKER_BATCH_SIZE: String(batchSize),
       METRICS_PORT: "0",
     };
@@ -202,7 +213,7 @@ async function main(): Promise<number> {
     ]);
     await waitForReady(`${e2eUrl}/readyz`, e2eWeb);
     const maxIngest = Math.max(0, ...ingest.map((r) => r.acceptedPerS));
-    const maxApply = Math.max(0, ...twoWorkers.map((r) => r.eventsPerS));
+    const maxApply = Math.max(0, ...apply.filter((r) => r.workers === 2).map((r) => r.eventsPerS));
     const endToEnd: BenchResults["endToEnd"][number][] = [];
     const e2e = async (rate: number, seconds: number, basis: string) => {
       const result: EndToEndResult = await endToEndRun({
@@ -221,38 +232,40 @@ async function main(): Promise<number> {
         `end to end at ${rate}/s (${basis}): p50 ${result.p50Ms.toFixed(1)} ms, p99 ${result.p99Ms.toFixed(1)} ms`,
       );
     };
-    // Short: when the workers are slower than this, every second of it is a backlog to drain.
-    await e2e(Math.max(10, Math.round(maxIngest / 2)), 2, "½ max ingest");
+    await e2e(Math.max(10, Math.round(maxIngest / 2)), 8, "½ max ingest");
     // When the workers cannot keep up with half the ingest rate, the latency above is a growing
     // queue; half the apply rate shows the latency of a fleet that keeps up.
     if (maxApply < maxIngest / 2) await e2e(Math.max(10, Math.round(maxApply / 2)), 8, "½ max apply");
-
     for (const process of [...workers, e2eWeb, relay]) await fleet.stop(process);
 
-    // Backlog drain, with what is left of the time budget.
+    // Backlog drain, with what is left of the time budget (the limit at the end needs ~15 s).
     step(`backlog: publishing ${backlogEvents} events`);
-    const backlog = await run(2, prefetch, poolSize, batchSize, backlogEvents, startedAt + budgetMs);
+    const backlog = await run(2, prefetch, batchSize, backlogEvents, startedAt + budgetMs - 20_000);
     await purgeQueue(vhost.url);
 
-    const fleetRate = (size: number) =>
-      apply.find((r) => r.workers === 2 && r.prefetch === 50 && r.poolSize === 10 && r.batchSize === size)
-        ?.eventsPerS ?? 0;
+    const limitEnd = await limit("end");
+    const deadlocksDuringRun = (await deadlocks(pool)) - deadlocksBefore;
+    const measured = [limitStart, limitEnd].filter((l): l is WorkLimit => l !== undefined);
     const results: BenchResults = {
       command: "npm run bench",
       startedAt: new Date(startedAt).toISOString(),
       seconds: (Date.now() - startedAt) / 1000,
       machine,
+      limit:
+        measured.length === 0
+          ? undefined
+          : {
+              start: limitStart?.eventsPerS,
+              end: limitEnd?.eventsPerS,
+              eventsPerS: measured.reduce((sum, l) => sum + l.eventsPerS, 0) / measured.length,
+            },
       ingest,
+      probes,
       apply,
-      handlerBatches,
       backlog,
       endToEnd,
-      recommendation: {
-        prefetch,
-        poolSize,
-        batchSize,
-        batching: batchingVerdict(fleetRate(1), fleetRate(10), handlerBatches),
-      },
+      deadlocks: deadlocksDuringRun,
+      recommendation: { prefetch, batchSize },
     };
     mkdirSync(join(root, "bench-results"), { recursive: true });
     const file = join(
@@ -266,13 +279,6 @@ async function main(): Promise<number> {
   } finally {
     await pool.end();
   }
-}
-
-/** Batches against one transaction per event, in the fleet and in Postgres alone. */
-function batchingVerdict(single: number, batched: number, alone: readonly BatchProbeResult[]): string {
-  const inPostgres = alone.map((r) => `${r.batchSize}: ${Math.round(r.eventsPerS)}/s`).join(", ");
-  const gain = single > 0 ? batched / single : 0;
-  return `2 workers, prefetch 50: ${Math.round(batched)} events/s with batches of up to 10 against ${Math.round(single)}/s one per transaction (${gain.toFixed(1)}×); the handler alone in Postgres by events per transaction: ${inPostgres}`;
 }
 
 runFleetMain({

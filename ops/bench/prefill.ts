@@ -16,19 +16,14 @@ export async function prefillQueue(amqpUrl: string, events: readonly BenchEvent[
     const window = 2000;
     for (let i = 0; i < events.length; i += window) {
       for (const event of events.slice(i, i + window)) {
-        const ok = channel.publish(
-          names.exchange,
-          "stripe.payment_intent.succeeded",
-          Buffer.from(event.body),
-          {
-            messageId: event.id,
-            type: "payment_intent.succeeded",
-            contentType: "application/json",
-            persistent: true,
-            timestamp: Math.floor(Date.now() / 1000),
-            headers: { "x-source": "stripe" },
-          },
-        );
+        const ok = channel.publish(names.exchange, `stripe.${event.type}`, Buffer.from(event.body), {
+          messageId: event.id,
+          type: event.type,
+          contentType: "application/json",
+          persistent: true,
+          timestamp: Math.floor(Date.now() / 1000),
+          headers: { "x-source": "stripe" },
+        });
         if (!ok) await new Promise((resolve) => channel.once("drain", resolve));
       }
       // bounded in flight: a window of unconfirmed messages at a time

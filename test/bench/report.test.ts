@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { smallestNearBest } from "../../ops/bench/report.ts";
+import { shareOfLimit, smallestNearBest } from "../../ops/bench/report.ts";
 
 describe("smallestNearBest", () => {
   // The recommended prefetch/pool is the smallest that is within 5% of the best rate: less in
@@ -31,5 +31,13 @@ describe("smallestNearBest", () => {
         () => 0,
       ),
     ).toBeUndefined();
+  });
+});
+
+describe("shareOfLimit", () => {
+  // Every apply figure is read against the limit measured in the same run.
+  it("gives a rate as a percentage of the run's limit, or a dash without one", () => {
+    expect(shareOfLimit({ limit: { eventsPerS: 12_500 } }, 5000)).toBe("40%");
+    expect(shareOfLimit({ limit: undefined }, 5000)).toBe("–");
   });
 });

@@ -1,7 +1,8 @@
 import Stripe from "stripe";
 import { describe, expect, it } from "vitest";
 import { parseStripeEvent, paymentIntentFacts } from "../../lib/domain/stripe-event.ts";
-import { benchEvents, sign } from "../../ops/bench/signed-events.ts";
+import { benchMessage } from "../../ops/bench/apply-probe.ts";
+import { benchEvents, mixedBenchEvents, sign } from "../../ops/bench/signed-events.ts";
 
 const secret = "whsec_bench_test_secret";
 
@@ -23,5 +24,29 @@ describe("bench events", () => {
     expect(facts).toMatchObject({ accountId: "acct_bench_3", status: "succeeded", currency: "usd" });
     expect(facts.amountReceived).toBe(event.amount);
     expect(make(14).id).not.toBe(event.id);
+  });
+});
+
+describe("mixedBenchEvents", () => {
+  // The load: of every 10 events, 8 deposits, 1 subscription update, 1 invoice.paid, each
+  // one the worker reads as a valid Stripe event of its family, and later ones newer.
+  it("makes 80% deposits, 10% subscription updates and 10% invoice.paid, all readable", () => {
+    const make = mixedBenchEvents({
+      prefix: "m",
+      accounts: 10,
+      subscriptions: 3,
+      invoices: 3,
+      created: 1_700_000_000,
+    });
+    const events = Array.from({ length: 100 }, (_, i) => make(i));
+    const types = events.map((e) => e.type);
+    expect(types.filter((t) => t === "payment_intent.succeeded")).toHaveLength(80);
+    expect(types.filter((t) => t === "customer.subscription.updated")).toHaveLength(10);
+    expect(types.filter((t) => t === "invoice.paid")).toHaveLength(10);
+    const families = events.map((e) => benchMessage(e).change.family);
+    expect(new Set(families)).toEqual(new Set(["payment", "subscription", "invoice"]));
+    expect(events.filter((e) => e.amount > 0)).toHaveLength(80);
+    const created = events.map((e) => (JSON.parse(e.body) as { created: number }).created);
+    expect(created[99]).toBeGreaterThan(created[9] as number);
   });
 });
