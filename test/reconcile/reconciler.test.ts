@@ -3,6 +3,8 @@ import type Stripe from "stripe";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { messagesDuplicate, reconcileRetentionGap, stripeRateLimited } from "../../lib/metrics/registry.ts";
 import { type Fleet, startFleet } from "../commands/fleet-harness.ts";
+import { testSecrets } from "../helpers/config.ts";
+import { spawnScript } from "../helpers/spawn.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { stripeClient } from "../stripe-emulator/helpers.ts";
 import {
@@ -16,6 +18,11 @@ import {
 // END-TO-END: the emulator loses webhooks (or answers the Events API badly), the real ingester and
 // worker apply what arrives, and the reconciler (interval 1 s) heals the rest from GET /v1/events:
 // every event applied exactly once, balances credited once, whatever arrived twice.
+// Any number of reconcilers may run; one is active (the advisory lock). When the active one dies,
+// or only loses the connection that holds its lock, another takes over within about an interval
+// and the events lost meanwhile are still healed: the cursor is in Postgres, not in the process.
+
+const activeLine = "holds the reconciler lock";
 
 let fleet: Fleet;
 let stripe: Stripe;
@@ -202,5 +209,86 @@ describe("the reconciler", () => {
     // the pass still lists what Stripe keeps, and the cursor moves on from there
     const cursor = await fleet.db.selectFrom("reconcile_cursor").selectAll().executeTakeFirstOrThrow();
     expect(cursor.listed_through).toBeGreaterThan(Date.now() / 1000 - 60);
+  });
+});
+
+describe("two reconcilers", () => {
+  it("run with one active; when it is killed (SIGKILL) the other takes over without a gap", async () => {
+    // The active one is a real process, so that it can really be killed; the standby runs here.
+    const child = spawnScript("workers/reconciler.ts", {
+      DATABASE_URL: fleet.database.url,
+      AMQP_URL: fleet.vhost.url,
+      STRIPE_SECRET_KEY: testSecrets.stripeKey,
+      STRIPE_API_URL: fleet.emulator.url,
+      RECONCILE_INTERVAL_S: "1",
+      METRICS_PORT: "0",
+      LOG_LEVEL: "info",
+    });
+    let standby: StartedReconciler | undefined;
+    try {
+      await child.waitForOutput(activeLine, 30_000);
+      standby = await startTestReconciler(fleet);
+      // both try every second: still exactly one active
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(standby.reconciler.isActive()).toBe(false);
+      expect(standby.reconciler.outcomes().length).toBeGreaterThan(0);
+      expect(standby.reconciler.outcomes().every((o) => o.kind === "standby")).toBe(true);
+
+      child.child.kill("SIGKILL");
+      await child.exited;
+      // Every webhook from now on is lost: only the standby, once it takes over, can heal them.
+      fleet.emulator.setDelivery({ dropRate: 1 });
+      const killedAt = Date.now();
+      await deposits(stripe, "acct-takeover", [700, 800]);
+      await waitFor(() => standby?.reconciler.isActive() === true, "the standby takes over", 10_000);
+      await waitFor(allApplied, "every event applied", 15_000);
+      // the lock is free as soon as the killed session ends: one interval, a pass, a little slack
+      expect(Date.now() - killedAt).toBeLessThan(6000);
+      expect(await balanceOf("acct-takeover")).toBe(1500);
+    } finally {
+      fleet.emulator.setDelivery({ dropRate: 0 });
+      child.child.kill("SIGKILL");
+      await child.exited;
+      await standby?.stop();
+    }
+  }, 60_000);
+
+  it("stop acting as active when the lock's connection is lost, and the other takes over", async () => {
+    const instances: StartedReconciler[] = [
+      await startTestReconciler(fleet),
+      await startTestReconciler(fleet),
+    ];
+    try {
+      await waitFor(() => instances.some((i) => i.reconciler.isActive()), "one active", 10_000);
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(instances.filter((i) => i.reconciler.isActive())).toHaveLength(1);
+      const first = instances.find((i) => i.reconciler.isActive()) as StartedReconciler;
+      const other = instances.find((i) => i !== first) as StartedReconciler;
+
+      // The server ends the active one's lock session (a network cut, a failover, an admin).
+      const { rows } = await sql<{ ended: boolean }>`
+        SELECT pg_terminate_backend(l.pid) AS ended FROM pg_locks l
+        WHERE l.locktype = 'advisory' AND l.granted
+          AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`.execute(
+        fleet.db,
+      );
+      expect(rows).toEqual([{ ended: true }]);
+      await waitFor(() => !first.reconciler.isActive(), "the first one steps down", 5000);
+      await waitFor(
+        () => other.reconciler.isActive() || first.reconciler.isActive(),
+        "a new active one",
+        5000,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 1200));
+      expect(instances.filter((i) => i.reconciler.isActive())).toHaveLength(1);
+
+      fleet.emulator.setDelivery({ dropRate: 1 });
+      await deposits(stripe, "acct-lost-lock", [900]);
+      await waitFor(allApplied, "every event applied", 10_000);
+      expect(await balanceOf("acct-lost-lock")).toBe(900);
+    } finally {
+      fleet.emulator.setDelivery({ dropRate: 0 });
+      await Promise.all(instances.map((i) => i.stop()));
+    }
   });
 });
