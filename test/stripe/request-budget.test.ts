@@ -25,10 +25,10 @@ describe("createRequestBudget", () => {
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(order).toEqual(["b0", "b1", "b2", "b3", "b4"]);
     expect(budget.waiting()).toEqual({ command: 0, background: 3 });
-    // A command now finds the reserve at once.
+    // Commands now find the reserve at once (without it, three would wait ~300 ms for refills).
     const commandsAt = performance.now();
     await Promise.all([1, 2, 3].map((i) => budget.acquire("command").then(() => order.push(`c${i}`))));
-    expect(performance.now() - commandsAt).toBeLessThan(50);
+    expect(performance.now() - commandsAt).toBeLessThan(250);
     await Promise.all(background);
     expect(order.slice(5, 8)).toEqual(["c1", "c2", "c3"]);
     expect(order.slice(8)).toEqual(["b5", "b6", "b7"]);
