@@ -4,7 +4,7 @@ import { type CommandType, isCommandType } from "./domain/command-types.ts";
 // The environment is read here, once, into a frozen object; nothing below the entry points
 // reads process.env. A bad value stops the process with one line naming the variable.
 
-export type ProcessName = "web" | "worker" | "relay" | "release" | "ops";
+export type ProcessName = "web" | "worker" | "relay" | "release" | "reconciler" | "ops";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface CommandToken {
@@ -45,6 +45,14 @@ export interface Config {
   readonly publishTimeoutMs: number;
   /** The ingester's cap on publishes awaiting a confirm; beyond it a request gets 503. */
   readonly ingestMaxInFlight: number;
+  /** Stripe API requests per second for all Stripe calls of one process (one shared token bucket). */
+  readonly stripeRateLimit: number;
+  /** `reconciler`: seconds between passes over the Events API. */
+  readonly reconcileIntervalS: number;
+  /** `reconciler`: how far back the first pass (no cursor yet) lists, in seconds. */
+  readonly reconcileLookbackS: number;
+  /** `reconciler`: each pass lists from the cursor minus this many seconds. */
+  readonly reconcileOverlapS: number;
 }
 
 /** A bad or missing variable: the message is the one line the process prints before exiting 1. */
@@ -75,9 +83,16 @@ export const defaults = {
   PUBLISH_TIMEOUT_MS: "5000",
   // Bodies are at most 1 MiB, so this also bounds the memory held by unconfirmed publishes.
   INGEST_MAX_IN_FLIGHT: "500",
+  // Stripe allows 100 requests/s per account in live mode, 25/s in a sandbox and 25/s on any one
+  // endpoint: one process at 20/s stays under each, and a few processes stay under the account's.
+  STRIPE_RATE_LIMIT: "20",
+  RECONCILE_INTERVAL_S: "300",
+  RECONCILE_LOOKBACK: "3d",
+  // Wider than the few seconds an event takes to appear in the list; costs one re-read of 5 min.
+  RECONCILE_OVERLAP_S: "300",
 } as const;
 
-const requiredStripeKey: ReadonlySet<ProcessName> = new Set(["worker"]);
+const requiredStripeKey: ReadonlySet<ProcessName> = new Set(["worker", "reconciler"]);
 const logLevels: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -132,6 +147,10 @@ export function loadConfig(env: Env, process: ProcessName): Config {
     pgPoolSize: parseInteger("PG_POOL_SIZE", read("PG_POOL_SIZE"), 1, 1000),
     publishTimeoutMs: parseInteger("PUBLISH_TIMEOUT_MS", read("PUBLISH_TIMEOUT_MS"), 100, 120000),
     ingestMaxInFlight: parseInteger("INGEST_MAX_IN_FLIGHT", read("INGEST_MAX_IN_FLIGHT"), 1, 100000),
+    stripeRateLimit: parseInteger("STRIPE_RATE_LIMIT", read("STRIPE_RATE_LIMIT"), 1, 10000),
+    reconcileIntervalS: parseInteger("RECONCILE_INTERVAL_S", read("RECONCILE_INTERVAL_S"), 1, 86400),
+    reconcileLookbackS: parseLookback("RECONCILE_LOOKBACK", read("RECONCILE_LOOKBACK")),
+    reconcileOverlapS: parseInteger("RECONCILE_OVERLAP_S", read("RECONCILE_OVERLAP_S"), 0, 86400),
   });
 }
 
@@ -196,6 +215,22 @@ function parseInteger(name: string, raw: string, min: number, max: number): numb
   if (value < min || value > max)
     throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
   return value;
+}
+
+const durationUnitS = { s: 1, m: 60, h: 3600, d: 86400 } as const;
+// Stripe keeps events for 30 days: a longer first look-back could not list anything more.
+const maxLookbackS = 30 * 86400;
+
+/** A whole number and a unit (s, m, h, d), e.g. "3d"; returns seconds. */
+function parseLookback(name: string, raw: string): number {
+  const match = /^(\d{1,9})([smhd])$/.exec(raw);
+  if (match === null)
+    throw new ConfigError(name, `not a duration: "${raw}" (a whole number and s, m, h or d: 3d)`);
+  const seconds = Number(match[1]) * durationUnitS[match[2] as keyof typeof durationUnitS];
+  if (seconds < 1 || seconds > maxLookbackS) {
+    throw new ConfigError(name, `must be between 1s and 30d (Stripe keeps events for 30 days), got ${raw}`);
+  }
+  return seconds;
 }
 
 function parseLogLevel(raw: string): LogLevel {

@@ -130,6 +130,55 @@ describe("loadConfig", () => {
     );
   });
 
+  // The reconciler: the Contract's interval, a first look-back inside Stripe's 30 days, the overlap,
+  // and one request budget per process below Stripe's limits.
+  it("reads the reconciler's variables and STRIPE_RATE_LIMIT", () => {
+    const config = loadConfig({ ...worker }, "reconciler");
+    expect(config).toMatchObject({
+      reconcileIntervalS: 300,
+      reconcileLookbackS: 3 * 86_400,
+      reconcileOverlapS: 300,
+      stripeRateLimit: 20,
+    });
+    expect(() => loadConfig({}, "reconciler")).toThrow(/^STRIPE_SECRET_KEY: required by reconciler/);
+    expect(
+      loadConfig(
+        {
+          ...worker,
+          RECONCILE_INTERVAL_S: "2",
+          RECONCILE_LOOKBACK: "12h",
+          RECONCILE_OVERLAP_S: "0",
+          STRIPE_RATE_LIMIT: "5",
+        },
+        "reconciler",
+      ),
+    ).toMatchObject({
+      reconcileIntervalS: 2,
+      reconcileLookbackS: 43_200,
+      reconcileOverlapS: 0,
+      stripeRateLimit: 5,
+    });
+    expect(loadConfig({ ...worker, RECONCILE_LOOKBACK: "30d" }, "reconciler").reconcileLookbackS).toBe(
+      2_592_000,
+    );
+    expect(loadConfig({ ...worker, RECONCILE_LOOKBACK: "90m" }, "reconciler").reconcileLookbackS).toBe(5400);
+    expect(problem({ RECONCILE_INTERVAL_S: "0" }, "reconciler")).toMatch(
+      /^RECONCILE_INTERVAL_S: must be between/,
+    );
+    expect(problem({ RECONCILE_LOOKBACK: "31d" }, "reconciler")).toMatch(
+      /^RECONCILE_LOOKBACK: must be between 1s and 30d/,
+    );
+    expect(problem({ RECONCILE_LOOKBACK: "0s" }, "reconciler")).toMatch(
+      /^RECONCILE_LOOKBACK: must be between/,
+    );
+    expect(problem({ RECONCILE_LOOKBACK: "3 days" }, "reconciler")).toMatch(
+      /^RECONCILE_LOOKBACK: not a duration/,
+    );
+    expect(problem({ RECONCILE_OVERLAP_S: "-1" }, "reconciler")).toMatch(/^RECONCILE_OVERLAP_S:/);
+    expect(problem({ STRIPE_RATE_LIMIT: "0" }, "worker")).toMatch(/^STRIPE_RATE_LIMIT: must be between/);
+    expect(problem({ STRIPE_RATE_LIMIT: "fast" }, "worker")).toMatch(/^STRIPE_RATE_LIMIT: not a whole/);
+  });
+
   // Logged configuration never shows a secret or a password.
   it("redacts secrets for logging", () => {
     const config = loadConfig(

@@ -5,6 +5,7 @@ import { closeAll, isMain, once, type Running, runProcess, stopDeadlineMs } from
 import type { Logger } from "../lib/log.ts";
 import { startHealthServer } from "../lib/metrics/health-server.ts";
 import { createStripeApi } from "../lib/stripe/client.ts";
+import { createRequestBudget } from "../lib/stripe/request-budget.ts";
 import { applyBatch } from "../lib/worker/apply-batch.ts";
 import { applyCommand } from "../lib/worker/apply-command.ts";
 import { startConsumer } from "../lib/worker/consumer.ts";
@@ -24,7 +25,13 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
     poolSize: config.pgPoolSize,
     applicationName: "billing-worker",
   });
-  const stripe = createStripeApi({ secretKey: config.stripeSecretKey, apiUrl: config.stripeApiUrl, log });
+  // Every Stripe call of the process waits for a token of one budget (STRIPE_RATE_LIMIT per second).
+  const stripe = createStripeApi({
+    secretKey: config.stripeSecretKey,
+    apiUrl: config.stripeApiUrl,
+    log,
+    budget: createRequestBudget(config.stripeRateLimit),
+  });
   const broker = connectBroker(config.amqpUrl, { log, name: "billing-worker" });
   const consumer = startConsumer(
     {

@@ -1,4 +1,4 @@
-import type { PublishOptions } from "../amqp/publisher.ts";
+import { stripeEventPublishOptions, stripeEventRoutingKey } from "../amqp/stripe-event-message.ts";
 import { webhookSignatureRejections } from "../metrics/registry.ts";
 import type { WebhookRejection, WebhookVerifier } from "../stripe/verify.ts";
 import type { Enqueue } from "./enqueue.ts";
@@ -27,8 +27,6 @@ const signatureReasons: ReadonlySet<WebhookRejection> = new Set([
   "bad_signature",
   "timestamp_outside_tolerance",
 ]);
-// Shared by every message: the Contract's fixed header.
-const stripeHeaders = Object.freeze({ "x-source": "stripe" });
 
 /** The webhook route: verify, publish the exact bytes, answer after the confirm. */
 export function webhookRoute(deps: { verify: WebhookVerifier; enqueue: Enqueue }): Route {
@@ -40,15 +38,13 @@ export function webhookRoute(deps: { verify: WebhookVerifier; enqueue: Enqueue }
     if (!raw.ok) return raw.reason === "too_large" ? tooLarge : aborted;
     const verified = deps.verify(raw.body, header);
     if (!verified.ok) return reject(verified.reason);
-    const options: PublishOptions = {
-      messageId: verified.eventId,
-      type: verified.eventType,
-      contentType: "application/json",
-      persistent: true,
-      timestamp: Math.floor(Date.now() / 1000),
-      headers: stripeHeaders,
-    };
-    const refused = await deps.enqueue(webhookPath, `stripe.${verified.eventType}`, raw.body, options);
+    const options = stripeEventPublishOptions(verified.eventId, verified.eventType, "stripe");
+    const refused = await deps.enqueue(
+      webhookPath,
+      stripeEventRoutingKey(verified.eventType),
+      raw.body,
+      options,
+    );
     return refused === undefined
       ? received
       : { ...refused, detail: `${verified.eventId}: ${refused.detail}` };

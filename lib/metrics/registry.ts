@@ -142,6 +142,12 @@ export const stripeRequests = new Counter({
   labelNames: ["outcome"] as const,
   registers,
 });
+export const stripeRateLimited = new Counter({
+  name: "billing_stripe_rate_limited_total",
+  help: "Stripe API calls answered 429 (the whole process then pauses its Stripe calls), by priority.",
+  labelNames: ["priority"] as const,
+  registers,
+});
 export const deadLettersArchived = new Counter({
   name: "billing_dead_letters_archived_total",
   help: "Dead letters moved from billing_queue.dlq into billing.dead_letters.",
@@ -174,6 +180,55 @@ export const outboxPending = new Gauge({
 export const outboxLag = new Gauge({
   name: "billing_outbox_lag_seconds",
   help: "Age of the oldest unpublished outbox row (0 when none).",
+  registers,
+});
+
+// reconciler
+export const reconcileActive = new Gauge({
+  name: "billing_reconcile_active",
+  help: "1 while this reconciler holds the lock and is the active one, else 0 (a standby).",
+  registers,
+});
+export const reconcileIntervalSeconds = new Gauge({
+  name: "billing_reconcile_interval_seconds",
+  help: "RECONCILE_INTERVAL_S of this reconciler: the time between passes.",
+  registers,
+});
+export const reconcilePasses = new Counter({
+  name: "billing_reconcile_passes_total",
+  help: "Reconciliation passes finished, by outcome (ok, failed, interrupted).",
+  labelNames: ["outcome"] as const,
+  registers,
+});
+export const reconcilePages = new Counter({
+  name: "billing_reconcile_pages_total",
+  help: "Pages of GET /v1/events fetched by reconciliation.",
+  registers,
+});
+export const reconcileEventsMissing = new Counter({
+  name: "billing_reconcile_events_missing_total",
+  help: "Stripe events reconciliation found never applied and enqueued (confirmed), by type.",
+  labelNames: ["type"] as const,
+  registers,
+});
+export const reconcileLastFoundMissing = new Gauge({
+  name: "billing_reconcile_last_found_missing",
+  help: "Events the last successful pass found never applied (0: no gap), as stored in the cursor.",
+  registers,
+});
+export const reconcileLastSuccess = new Gauge({
+  name: "billing_reconcile_last_success_timestamp_seconds",
+  help: "Unix time the last reconciliation pass (of any instance) succeeded, as stored in the cursor; 0 if none.",
+  registers,
+});
+export const reconcileCursorLag = new Gauge({
+  name: "billing_reconcile_cursor_lag_seconds",
+  help: "Seconds of Stripe's event history not yet checked: now minus the cursor (newest event listed or last pass start).",
+  registers,
+});
+export const reconcileRetentionGap = new Gauge({
+  name: "billing_reconcile_retention_gap_timestamp_seconds",
+  help: "Unix time this reconciler last found its cursor older than Stripe's 30-day event retention; 0 if never.",
   registers,
 });
 

@@ -1,21 +1,40 @@
 import { createHash } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import pRetry from "p-retry";
 import Stripe from "stripe";
+import { defaults } from "../config.ts";
+import { type BackoffSettings, backoffMs } from "../domain/backoff.ts";
 import { PermanentError, TransientError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
-import { stripeRequests } from "../metrics/registry.ts";
+import { stripeRateLimited, stripeRequests } from "../metrics/registry.ts";
+import { createRequestBudget, type Priority, type RequestBudget } from "./request-budget.ts";
 
-// The one module that talks to the Stripe API. Connection errors, 5xx and 429 are transient and
-// retried here a few times (honouring Retry-After); other 4xx are permanent with Stripe's message.
-// The stripe package's own retries are off so that every retry carries our idempotency key and
-// our classification.
+// The one module that talks to the Stripe API. Every request first waits for a token of the
+// process's request budget (STRIPE_RATE_LIMIT). Connection errors, 5xx, 429 and unreadable answers
+// are transient and retried here a few times (honouring Retry-After); other 4xx are permanent with
+// Stripe's message. A 429 also pauses the whole budget. The stripe package's own retries are off
+// so that every retry carries our idempotency key and our classification.
 
 export interface StripeApi {
   /** The raw client, for requests; always call it through `call`. */
   readonly client: Stripe;
-  /** Runs one Stripe request with classification and quick retries; `what` names it in logs. */
-  call<T>(what: string, request: (client: Stripe) => Promise<T>): Promise<T>;
+  /** Runs one Stripe request with classification and retries; `what` names it in logs. */
+  call<T>(what: string, request: (client: Stripe) => Promise<T>, options?: CallOptions): Promise<T>;
 }
+
+export interface CallOptions {
+  /** `command` (default) goes before `background` in the request budget. */
+  readonly priority?: Priority;
+  /**
+   * Patient calls (background work) retry every transient failure, 429s included, with backoff
+   * until they succeed, fail permanently, or `signal` aborts; others retry a few times and throw.
+   */
+  readonly patient?: boolean;
+  readonly signal?: AbortSignal;
+}
+
+/** Requests per second when no budget is given: STRIPE_RATE_LIMIT's default. */
+export const defaultStripeRatePerSecond = Number(defaults.STRIPE_RATE_LIMIT);
 
 export interface StripeApiOptions {
   secretKey: string;
@@ -27,7 +46,13 @@ export interface StripeApiOptions {
   /** A Retry-After longer than this is left to the delayed ladder rather than slept here. */
   maxInlineWaitMs?: number;
   timeoutMs?: number;
+  /** The process's shared request budget; a budget of its own at the default rate when omitted. */
+  budget?: RequestBudget;
+  /** Backoff of patient calls: exponential from baseMs unless Stripe says Retry-After, capped at maxMs. */
+  patientBackoff?: BackoffSettings;
 }
+
+const defaultPatientBackoff: BackoffSettings = Object.freeze({ baseMs: 250, maxMs: 60_000 });
 
 /** The Stripe client the worker and the CLI share. */
 export function createStripeApi(options: StripeApiOptions): StripeApi {
@@ -46,22 +71,64 @@ export function createStripeApi(options: StripeApiOptions): StripeApi {
   });
   const log = options.log.child({ subsystem: "stripe" });
   const maxInlineWaitMs = options.maxInlineWaitMs ?? 5000;
+  const budget = options.budget ?? createRequestBudget(defaultStripeRatePerSecond);
+  const patientBackoff = options.patientBackoff ?? defaultPatientBackoff;
+
+  /** One request through the budget, classified and counted; a 429 pauses the whole budget. */
+  async function attempt<T>(
+    request: (client: Stripe) => Promise<T>,
+    priority: Priority,
+    signal: AbortSignal | undefined,
+    rateLimitedWaitMs: (error: TransientError) => number,
+  ): Promise<T> {
+    await budget.acquire(priority, signal);
+    try {
+      const result = await request(client);
+      stripeRequests.inc({ outcome: "ok" });
+      return result;
+    } catch (error) {
+      const classified = classifyStripeError(error);
+      stripeRequests.inc({ outcome: classified.kind === "permanent" ? "client_error" : "retryable" });
+      if (classified instanceof TransientError && classified.code === "stripe_rate_limited") {
+        stripeRateLimited.inc({ priority });
+        budget.pause(rateLimitedWaitMs(classified));
+      }
+      throw classified;
+    }
+  }
+
+  async function patientCall<T>(
+    what: string,
+    request: (client: Stripe) => Promise<T>,
+    priority: Priority,
+    signal: AbortSignal | undefined,
+  ): Promise<T> {
+    for (let failures = 1; ; failures++) {
+      const waitFor = (error: TransientError) => backoffMs(failures, error.retryAfterMs, patientBackoff);
+      try {
+        return await attempt(request, priority, signal, waitFor);
+      } catch (error) {
+        if (!(error instanceof TransientError) || signal?.aborted) throw error;
+        const waitMs = waitFor(error);
+        log.warn(
+          { request: what, attempt: failures, code: error.code, reason: error.message, retryInMs: waitMs },
+          "Stripe call failed; retrying",
+        );
+        await sleep(waitMs, undefined, signal === undefined ? undefined : { signal });
+      }
+    }
+  }
 
   return {
     client,
-    async call(what, request) {
+    async call(what, request, callOptions = {}) {
+      const priority = callOptions.priority ?? "command";
+      if (callOptions.patient === true) return patientCall(what, request, priority, callOptions.signal);
       return pRetry(
-        async () => {
-          try {
-            const result = await request(client);
-            stripeRequests.inc({ outcome: "ok" });
-            return result;
-          } catch (error) {
-            const classified = classifyStripeError(error);
-            stripeRequests.inc({ outcome: classified.kind === "permanent" ? "client_error" : "retryable" });
-            throw classified;
-          }
-        },
+        () =>
+          attempt(request, priority, callOptions.signal, (error) =>
+            Math.min(error.retryAfterMs ?? 1000, maxInlineWaitMs),
+          ),
         {
           retries: options.retries ?? 3,
           minTimeout: 100,
@@ -94,8 +161,14 @@ export function classifyStripeError(error: unknown): TransientError | PermanentE
     return new TransientError("stripe_unavailable", `Stripe request failed: ${message}`, { cause: error });
   }
   const status = error.statusCode;
-  if (error.type === "StripeConnectionError" || status === undefined) {
+  if (error.type === "StripeConnectionError") {
     return new TransientError("stripe_unavailable", `cannot reach Stripe: ${error.message}`, {
+      cause: error,
+    });
+  }
+  if (status === undefined) {
+    // e.g. a body that is not JSON: Stripe (or something in between) answered garbage
+    return new TransientError("stripe_unavailable", `unreadable answer from Stripe: ${error.message}`, {
       cause: error,
     });
   }

@@ -3,8 +3,11 @@ import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
 import { names, queueArguments } from "../../lib/amqp/topology.ts";
 import type { Config } from "../../lib/config.ts";
+import { createDb } from "../../lib/db/database.ts";
 import { migrationsFolder, pendingMigrations, sqlFileProvider } from "../../lib/db/migrator.ts";
+import { cursorLagS, stripeEventRetentionS } from "../../lib/domain/reconcile-window.ts";
 import type { Logger } from "../../lib/log.ts";
+import { readCursor, stripeEventsStream } from "../../lib/reconcile/cursor-store.ts";
 import { createStripeApi } from "../../lib/stripe/client.ts";
 
 // The post-deploy checks of `billing-ops doctor`. Each answers ok or not with a reason and never
@@ -139,6 +142,53 @@ export async function checkIngester(config: Config): Promise<CheckResult> {
   } catch (error) {
     return fail("ingester", `${url}: ${reason(error)}`);
   }
+}
+
+/** The reconcile cursor: a pass succeeded within 3 intervals, and the cursor is inside Stripe's retention. */
+export async function checkReconciler(config: Config, nowMs = Date.now()): Promise<CheckResult> {
+  const db = createDb({ url: config.databaseUrl, poolSize: 1, applicationName: "billing-ops-doctor" });
+  try {
+    const cursor = await readCursor(db, stripeEventsStream);
+    if (cursor === undefined) {
+      return fail("reconciler", "no reconciliation pass has run yet (is a reconciler process running?)");
+    }
+    const intervalS = config.reconcileIntervalS;
+    if (cursor.lastSuccessAt === null) {
+      return fail(
+        "reconciler",
+        `no pass has succeeded yet (last one started ${ago(cursor.lastPassStartedAt, nowMs)})`,
+      );
+    }
+    const sinceS = Math.round((nowMs - cursor.lastSuccessAt.getTime()) / 1000);
+    const lag = cursorLagS(cursor, Math.floor(nowMs / 1000)) ?? 0;
+    const facts = `last successful pass ${ago(cursor.lastSuccessAt, nowMs)}, cursor lag ${seconds(lag)}, ${cursor.lastFoundMissing ?? 0} missing in the last pass`;
+    if (lag > stripeEventRetentionS) {
+      return fail("reconciler", `${facts}: the cursor is older than Stripe's 30-day event retention`);
+    }
+    if (sinceS > 3 * intervalS) {
+      return fail(
+        "reconciler",
+        `${facts}: more than 3 intervals of ${intervalS} s (is a reconciler running?)`,
+      );
+    }
+    return pass("reconciler", facts);
+  } catch (error) {
+    return fail("reconciler", reason(error));
+  } finally {
+    await db.destroy();
+  }
+}
+
+function ago(at: Date | null, nowMs: number): string {
+  return at === null ? "never" : `${seconds(Math.max(0, Math.round((nowMs - at.getTime()) / 1000)))} ago`;
+}
+
+/** 42 s, 12 min, 5 h, 3 d: the largest whole unit. */
+function seconds(total: number): string {
+  if (total < 120) return `${total} s`;
+  if (total < 7200) return `${Math.floor(total / 60)} min`;
+  if (total < 172_800) return `${Math.floor(total / 3600)} h`;
+  return `${Math.floor(total / 86_400)} d`;
 }
 
 function pass(name: string, detail: string): CheckResult {

@@ -2,7 +2,7 @@
 export interface DeliveryRecord {
   eventId: string;
   type: string;
-  state: "pending" | "delivered" | "failed" | "skipped";
+  state: "pending" | "delivered" | "failed" | "skipped" | "dropped";
   attempts: number;
   deliveries: number;
   lastStatus: number | null;
@@ -26,6 +26,8 @@ export interface EmulatorControl {
   deliveries(): Promise<DeliveryRecord[]>;
   /** Every event emitted so far, oldest first. */
   events(): Promise<EmittedEvent[]>;
+  /** Changes webhook delivery switches, e.g. `{ dropRate: 0.05 }` to lose 5% of webhooks from now on. */
+  setDelivery(options: Record<string, unknown>): Promise<void>;
 }
 
 /** Control of the emulator at `baseUrl`, authenticating Stripe API calls with `apiKey`. */
@@ -50,6 +52,18 @@ export function emulatorControl(baseUrl: string, apiKey: string): EmulatorContro
     },
     async deliveries() {
       return ((await call("GET", "/_emulator/deliveries")) as { data: DeliveryRecord[] }).data;
+    },
+    async setDelivery(options) {
+      const response = await fetch(`${baseUrl}/_emulator/delivery`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(options),
+        signal: AbortSignal.timeout(30_000),
+      });
+      if (!response.ok)
+        throw new Error(
+          `stripe-emulator POST /_emulator/delivery: ${response.status} ${await response.text()}`,
+        );
     },
     async events() {
       const all: EmittedEvent[] = [];

@@ -23,6 +23,8 @@ export async function gatherFacts(input: {
   expectedDeadLetters: number;
   seconds: number;
   logDir: string;
+  /** The reconciler stretch: its drop rate and the reconciler's metrics, when it ran. */
+  reconciler?: { dropRate: number; metrics: readonly Sample[] };
 }): Promise<DayFacts> {
   const { pool, plan, record, drained, deliveries, workerMetrics, seen } = input;
   const totals = await bookTotals(pool);
@@ -108,7 +110,29 @@ export async function gatherFacts(input: {
       received: seen.distinct,
       byType: totals.outboxByType,
     },
+    ...(input.reconciler === undefined
+      ? {}
+      : { reconciler: reconcilerFacts(input.reconciler, deliveries, drained) }),
     logDir: input.logDir,
+  };
+}
+
+/** Dropped webhooks against what was applied: healed ones could only come from the reconciler. */
+function reconcilerFacts(
+  stretch: { dropRate: number; metrics: readonly Sample[] },
+  deliveries: readonly DeliveryRecord[],
+  drained: Drained,
+): NonNullable<DayFacts["reconciler"]> {
+  const dropped = deliveries.filter((d) => d.state === "dropped");
+  const notHealed = dropped
+    .filter((d) => !drained.applied.has(d.eventId))
+    .map((d) => `${d.eventId} ${d.type}`);
+  return {
+    dropRate: stretch.dropRate,
+    dropped: dropped.length,
+    healed: dropped.length - notHealed.length,
+    enqueued: sumSamples(stretch.metrics, "billing_reconcile_events_missing_total"),
+    notHealed,
   };
 }
 

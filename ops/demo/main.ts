@@ -33,6 +33,9 @@ const demoName = "billing_demo";
 // Short ladder: an event that arrives before what it depends on is retried in seconds, not minutes.
 const retryDelaysMs = [500, 2000, 5000];
 const phases = ["services", "release", "starting the fleet", ...dayPhases, "draining the queue"];
+// The share of webhooks the emulator loses during the day, and how often the reconciler looks.
+const lostWebhooks = 0.05;
+const reconcileIntervalS = 1;
 
 let fleet: Fleet | undefined;
 let activeProgress: Progress | undefined;
@@ -81,7 +84,9 @@ async function main(): Promise<number> {
   if (leftovers > 0) progress.note(`  ended ${leftovers} processes left by an earlier demo run`);
   fleet = createFleet({ root, logDir, pidFile });
 
-  const [webPort, emulatorPort, ...metricsPorts] = await Promise.all([1, 2, 3, 4, 5].map(() => freePort()));
+  const [webPort, emulatorPort, ...metricsPorts] = await Promise.all(
+    [1, 2, 3, 4, 5, 6].map(() => freePort()),
+  );
   const webhookSecret = `whsec_demo_${randomBytes(16).toString("hex")}`;
   const commandToken = randomBytes(24).toString("hex");
   const stripeKey = "sk_test_billing_demo";
@@ -104,7 +109,7 @@ async function main(): Promise<number> {
   await fleet.runProcfile("release", "release", env, 60_000);
   progress.done();
 
-  progress.phase("starting the fleet", 6);
+  progress.phase("starting the fleet", 7);
   const emulator = fleet.startScript(
     "ops/stripe-emulator/main.ts",
     [
@@ -123,11 +128,18 @@ async function main(): Promise<number> {
     }),
   );
   const relay = fleet.startProcfile("relay", "relay", { ...env, METRICS_PORT: String(metricsPorts[2]) });
+  // Heals the webhooks the emulator drops in the day's lossy stretch; a pass every second.
+  const reconciler = fleet.startProcfile("reconciler", "reconciler", {
+    ...env,
+    METRICS_PORT: String(metricsPorts[3]),
+    RECONCILE_INTERVAL_S: String(reconcileIntervalS),
+  });
   const readiness = [
     waitForReady(`${emulatorUrl}/_emulator/health`, emulator),
     waitForReady(`${webUrl}/readyz`, web),
     ...workers.map((w, i) => waitForReady(`http://127.0.0.1:${metricsPorts[i]}/readyz`, w)),
     waitForReady(`http://127.0.0.1:${metricsPorts[2]}/readyz`, relay),
+    waitForReady(`http://127.0.0.1:${metricsPorts[3]}/readyz`, reconciler),
   ];
   let ready = 0;
   await Promise.all(readiness.map((p) => p.then(() => progress.update(++ready))));
@@ -145,7 +157,14 @@ async function main(): Promise<number> {
   try {
     const control = emulatorControl(emulatorUrl, stripeKey);
     const batches = commandBatches(pool, createHttpCommands(webUrl, commandToken), amqp);
+    // The lossy stretch: the whole day, the emulator loses a share of webhooks (an endpoint
+    // outage); only the reconciler, reading GET /v1/events, can bring those events in.
+    await control.setDelivery({ dropRate: lostWebhooks });
+    progress.note(
+      `  the emulator now drops ${lostWebhooks * 100}% of webhooks; the reconciler (a pass every ${reconcileIntervalS} s) heals them`,
+    );
     const record = await runBillingDay({ plan, runId, pool, batches, emulator: control, progress });
+    await control.setDelivery({ dropRate: 0 });
     const drained = await drainFleet({
       pool,
       emulator: control,
@@ -159,6 +178,9 @@ async function main(): Promise<number> {
       const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text());
       workerMetrics.push(...parsePrometheusText(text));
     }
+    const reconcilerMetrics = parsePrometheusText(
+      await fetch(`http://127.0.0.1:${metricsPorts[3]}/metrics`).then((r) => r.text()),
+    );
     const facts = await gatherFacts({
       pool,
       plan,
@@ -171,6 +193,7 @@ async function main(): Promise<number> {
       expectedDeadLetters: 1,
       seconds: (Date.now() - startedAt) / 1000,
       logDir,
+      reconciler: { dropRate: lostWebhooks, metrics: reconcilerMetrics },
     });
     progress.close();
     const checks = dayChecks(facts);

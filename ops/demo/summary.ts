@@ -52,6 +52,19 @@ export interface DayFacts {
     received: number;
     byType: Record<string, number>;
   };
+  /** The stretch of the day when the emulator lost webhooks and the reconciler healed them. */
+  readonly reconciler?: {
+    /** The share of webhooks the emulator dropped during the stretch. */
+    dropRate: number;
+    /** Events whose webhook the emulator dropped (never sent). */
+    dropped: number;
+    /** Of those, the ones applied all the same (only the reconciler could bring them). */
+    healed: number;
+    /** Events the reconciler enqueued from GET /v1/events (in-flight ones too, absorbed as duplicates). */
+    enqueued: number;
+    /** Dropped events still not applied when the queue drained. */
+    notHealed: readonly string[];
+  };
   readonly logDir: string;
 }
 
@@ -108,6 +121,15 @@ export function dayChecks(facts: DayFacts): Check[] {
       ok: domainEvents.published === domainEvents.outbox,
       detail: `${domainEvents.published}/${domainEvents.outbox} published, ${domainEvents.received} received by a listener`,
     },
+    ...(facts.reconciler === undefined
+      ? []
+      : [
+          {
+            name: "every webhook the emulator dropped was healed by the reconciler",
+            ok: facts.reconciler.notHealed.length === 0 && facts.reconciler.dropped > 0,
+            detail: `${facts.reconciler.healed}/${facts.reconciler.dropped} dropped webhooks applied from GET /v1/events${list(facts.reconciler.notHealed)}`,
+          },
+        ]),
   ];
 }
 
@@ -140,6 +162,11 @@ export function renderSummary(facts: DayFacts, checks: readonly Check[]): string
     `    webhook POSTs accepted (2xx)           ${n(stripe.webhooksAccepted)}  (${n(stripe.duplicatesDelivered)} duplicate deliveries, reordered within a window${stripe.deliveryFailures > 0 ? `, ${stripe.deliveryFailures} given up` : ""})`,
     `    events applied (billing.stripe_events) ${n(stripe.applied)}`,
     `    duplicates absorbed by the inbox       ${n(workers.duplicatesAbsorbed)}  (workers consumed ${n(workers.consumed)} messages, ${n(workers.retried)} retried)`,
+    ...(facts.reconciler === undefined
+      ? []
+      : [
+          `    webhooks lost (emulator drops ${Math.round(facts.reconciler.dropRate * 100)}%)      ${n(facts.reconciler.dropped)}  → healed by the reconciler: ${n(facts.reconciler.healed)}, each applied once (it enqueued ${n(facts.reconciler.enqueued)} from GET /v1/events)`,
+        ]),
     "",
     "  Commands",
     `    sent                                   ${n(commands.sentHttp + commands.sentAmqp)}  (${n(commands.sentHttp)} POST /v1/commands, ${n(commands.sentAmqp)} AMQP with lib/client; ${n(commands.resent)} resent with the same id)`,

@@ -13,6 +13,7 @@ export const usage = `usage: npm run stripe-emulator -- [options]
   --webhook-secret S    whsec_… signing secret (STRIPE_WEBHOOK_SECRET, first of the list; default random)
   --api-key K           the only key accepted (STRIPE_EMULATOR_API_KEY; default any sk_…)
   --no-delivery         record events but send no webhooks (switch on later: POST /_emulator/delivery)
+  --drop P              lose an event's webhook (never sent) with probability P (STRIPE_EMULATOR_DROP)
   --duplicates P        deliver an event twice with probability P (STRIPE_EMULATOR_DUPLICATES)
   --reorder N           shuffle deliveries within windows of N events (STRIPE_EMULATOR_REORDER)
   --delay MIN-MAX       wait MIN..MAX ms before each delivery (STRIPE_EMULATOR_DELAY_MS)
@@ -21,7 +22,7 @@ export const usage = `usage: npm run stripe-emulator -- [options]
   --retry-base-ms N     first delivery retry after N ms, doubling (default 250)
   --seed N              seed for duplicates, reordering, delays and --fail-rate (STRIPE_EMULATOR_SEED)
   --fail-rate P         answer a random fraction P of API requests with --fail-status (default 500)
-  --fail-status S       500, 429 or 503
+  --fail-status S       500, 429, 503, malformed (200, not JSON) or hang (no answer)
   --fail-paths REGEX    only inject failures on matching paths
   --help`;
 
@@ -47,6 +48,7 @@ export function readEmulatorConfig(
         "webhook-secret": { type: "string" },
         "api-key": { type: "string" },
         "no-delivery": { type: "boolean" },
+        drop: { type: "string" },
         duplicates: { type: "string" },
         reorder: { type: "string" },
         delay: { type: "string" },
@@ -109,6 +111,7 @@ export function readEmulatorConfig(
   const set = (key: string, entry: { name: string; value: number } | undefined) => {
     if (entry !== undefined) delivery[key] = entry.value;
   };
+  set("dropRate", number("drop", "STRIPE_EMULATOR_DROP"));
   set("duplicateRate", number("duplicates", "STRIPE_EMULATOR_DUPLICATES"));
   set("reorderWindow", number("reorder", "STRIPE_EMULATOR_REORDER"));
   set("concurrency", number("concurrency", "STRIPE_EMULATOR_CONCURRENCY"));
@@ -127,8 +130,11 @@ export function readEmulatorConfig(
   const faults: Record<string, unknown> = {};
   const failRate = number("fail-rate");
   if (failRate !== undefined) faults.failRate = failRate.value;
-  const failStatus = number("fail-status");
-  if (failStatus !== undefined) faults.failRateStatus = failStatus.value;
+  const failStatus = pick("fail-status");
+  if (failStatus !== undefined) {
+    const status = Number(failStatus.value);
+    faults.failRateStatus = Number.isFinite(status) ? status : failStatus.value;
+  }
   const failPaths = pick("fail-paths");
   if (failPaths !== undefined) faults.paths = failPaths.value;
   if (seed !== undefined) faults.seed = seed.value;

@@ -2,6 +2,8 @@
 export interface DeliveryOptions {
   /** Off: new events are still recorded (GET /v1/events) but never sent; queued ones wait. */
   enabled?: boolean;
+  /** Probability (0..1) that an event's webhook is lost (never sent): a lossy endpoint or an outage. */
+  dropRate?: number;
   /** Probability (0..1) that an event is delivered twice. */
   duplicateRate?: number;
   /** Deliver in a random order within windows of this many queued events (0 or 1: in order). */
@@ -25,6 +27,7 @@ export type ResolvedDeliveryOptions = Required<DeliveryOptions>;
 
 export const defaultDeliveryOptions: ResolvedDeliveryOptions = Object.freeze({
   enabled: true,
+  dropRate: 0,
   duplicateRate: 0,
   reorderWindow: 0,
   delayMs: [0, 0] as [number, number],
@@ -47,6 +50,9 @@ export function parseDeliveryOptions(input: unknown): DeliveryOptions {
       case "enabled":
         if (typeof value !== "boolean") throw new Error("enabled must be a boolean");
         options.enabled = value;
+        break;
+      case "dropRate":
+        options.dropRate = fraction(key, value);
         break;
       case "duplicateRate":
         options.duplicateRate = fraction(key, value);

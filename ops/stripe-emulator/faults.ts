@@ -1,8 +1,14 @@
 import { seededRandom } from "./prng.ts";
 
-/** One queued failure: the next `count` matching requests answer `status` (429 with Retry-After). */
+/**
+ * What an injected failure answers: an HTTP error status (429 with Retry-After), `malformed` (200
+ * with a body that is not JSON) or `hang` (no answer at all until the client gives up).
+ */
+export type FaultStatus = 500 | 429 | 503 | "malformed" | "hang";
+
+/** One queued failure: the next `count` matching requests answer `status`. */
 export interface FaultRule {
-  status: 500 | 429 | 503;
+  status: FaultStatus;
   count: number;
   retryAfterS?: number;
 }
@@ -14,7 +20,7 @@ export interface Faults {
   /** Probability (0..1) that a matching request fails with `failRateStatus` (seeded PRNG). */
   failRate?: number;
   /** Status of the random failures; default 500. */
-  failRateStatus?: 500 | 429 | 503;
+  failRateStatus?: FaultStatus;
   /** Regex on the request path (e.g. "^/v1/payment_intents"); default: every /v1 request. */
   paths?: string;
   /** Seed of the failRate PRNG; default 1. */
@@ -23,7 +29,7 @@ export interface Faults {
 
 /** An injected failure to answer with. */
 export interface InjectedFault {
-  readonly status: 500 | 429 | 503;
+  readonly status: FaultStatus;
   readonly retryAfterS: number | undefined;
 }
 
@@ -59,7 +65,8 @@ export function createFaultInjector(faults: Faults): FaultInjector {
   };
 }
 
-const faultStatuses = [500, 429, 503];
+const faultStatuses: readonly unknown[] = [500, 429, 503, "malformed", "hang"];
+const statusList = '500, 429, 503, "malformed" or "hang"';
 
 /** Checks switches that arrive as JSON (the control endpoint, the CLI); throws a readable Error. */
 export function parseFaults(input: unknown): Faults {
@@ -80,9 +87,8 @@ export function parseFaults(input: unknown): Faults {
     faults.failRate = raw.failRate;
   }
   if (raw.failRateStatus !== undefined) {
-    if (!faultStatuses.includes(raw.failRateStatus as number))
-      throw new Error("failRateStatus must be 500, 429 or 503");
-    faults.failRateStatus = raw.failRateStatus as 500 | 429 | 503;
+    if (!faultStatuses.includes(raw.failRateStatus)) throw new Error(`failRateStatus must be ${statusList}`);
+    faults.failRateStatus = raw.failRateStatus as FaultStatus;
   }
   if (raw.paths !== undefined) {
     if (typeof raw.paths !== "string") throw new Error("paths must be a regex string");
@@ -99,8 +105,8 @@ export function parseFaults(input: unknown): Faults {
 function parseRule(input: unknown, index: number): FaultRule {
   if (input === null || typeof input !== "object") throw new Error(`failNext[${index}] must be an object`);
   const rule = input as Record<string, unknown>;
-  if (!faultStatuses.includes(rule.status as number))
-    throw new Error(`failNext[${index}].status must be 500, 429 or 503`);
+  if (!faultStatuses.includes(rule.status))
+    throw new Error(`failNext[${index}].status must be ${statusList}`);
   if (!Number.isSafeInteger(rule.count) || (rule.count as number) < 1) {
     throw new Error(`failNext[${index}].count must be a positive integer`);
   }
@@ -110,7 +116,7 @@ function parseRule(input: unknown, index: number): FaultRule {
   ) {
     throw new Error(`failNext[${index}].retryAfterS must be a non-negative integer`);
   }
-  const parsed: FaultRule = { status: rule.status as 500 | 429 | 503, count: rule.count as number };
+  const parsed: FaultRule = { status: rule.status as FaultStatus, count: rule.count as number };
   if (rule.retryAfterS !== undefined) parsed.retryAfterS = rule.retryAfterS as number;
   return parsed;
 }

@@ -84,6 +84,8 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
   const requestLog = createRequestLog(options.requestLogCapacity);
   let store = createStore();
   let faults: FaultInjector = createFaultInjector(parseFaults(options.faults ?? {}));
+  // Requests held open by a `hang` fault, ended when the emulator closes.
+  const hanging = new Set<ServerResponse>();
 
   const emitterFor = (source: EventSource): Emitter => ({ store, source, sink: delivery });
   const control: ControlTarget = {
@@ -155,6 +157,26 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
         });
       }
       const fault = faults.next(path);
+      if (fault?.status === "hang") {
+        // No answer: the client's timeout is what is being tested. Closing the emulator ends it.
+        hanging.add(response);
+        response.on("close", () => hanging.delete(response));
+        requestLog.add({
+          method,
+          path,
+          idempotencyKey,
+          params,
+          status: 0,
+          replayed: false,
+          injectedFault: true,
+          at: Date.now(),
+        });
+        return;
+      }
+      if (fault?.status === "malformed") {
+        finish(200, '{"object":"list","data":[{"id":"evt_', { injectedFault: true });
+        return;
+      }
       if (fault !== null) {
         if (fault.status === 429) headers["retry-after"] = String(fault.retryAfterS ?? 1);
         else {
@@ -275,6 +297,7 @@ export async function startStripeEmulator(options: StripeEmulatorOptions = {}): 
     close() {
       closing ??= (async () => {
         await delivery.close();
+        for (const response of hanging) response.destroy();
         await new Promise<void>((resolve) => {
           server.close(() => resolve());
           server.closeAllConnections();

@@ -16,8 +16,11 @@ import { signatureHeader } from "./webhook-signature.ts";
 export interface DeliveryRecord {
   readonly eventId: string;
   readonly type: string;
-  /** pending: queued or retrying · delivered: a 2xx came back · failed: attempts ran out · skipped: delivery was off. */
-  state: "pending" | "delivered" | "failed" | "skipped";
+  /**
+   * pending: queued or retrying · delivered: a 2xx came back · failed: attempts ran out ·
+   * skipped: delivery was off · dropped: lost on purpose (dropRate), never sent.
+   */
+  state: "pending" | "delivered" | "failed" | "skipped" | "dropped";
   /** POSTs made, duplicates and retries included. */
   attempts: number;
   /** 2xx answers received (more than 1 when a duplicate was delivered too). */
@@ -34,6 +37,7 @@ export interface DeliveryStats {
   delivered: number;
   failed: number;
   skipped: number;
+  dropped: number;
   pending: number;
   attempts: number;
 }
@@ -224,6 +228,11 @@ export function createWebhookDelivery(config: {
       };
       log.set(event.id, record);
       if (!options.enabled) return;
+      // Drawn only when asked for, so that other seeded runs keep their sequence.
+      if (options.dropRate > 0 && random() < options.dropRate) {
+        record.state = "dropped";
+        return;
+      }
       enqueue({ event, record, attempt: 0 });
       if (options.duplicateRate > 0 && random() < options.duplicateRate)
         enqueue({ event, record, attempt: 0 });
@@ -250,6 +259,7 @@ export function createWebhookDelivery(config: {
         delivered: 0,
         failed: 0,
         skipped: 0,
+        dropped: 0,
         pending: 0,
         attempts: 0,
       };

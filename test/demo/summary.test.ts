@@ -69,3 +69,32 @@ describe("renderSummary", () => {
     expect(renderSummary(broken, dayChecks(broken))).toContain("INVARIANTS VIOLATED");
   });
 });
+
+// The lossy stretch: every webhook the emulator dropped must come back through the reconciler.
+describe("the reconciler stretch", () => {
+  const stretch = { dropRate: 0.05, dropped: 3, healed: 3, enqueued: 9, notHealed: [] };
+
+  it("is checked and reported when it ran", () => {
+    const facts: DayFacts = { ...healthy, reconciler: stretch };
+    const checks = dayChecks(facts);
+    expect(checks.at(-1)).toEqual({
+      name: "every webhook the emulator dropped was healed by the reconciler",
+      ok: true,
+      detail: "3/3 dropped webhooks applied from GET /v1/events",
+    });
+    expect(renderSummary(facts, checks)).toContain(
+      "webhooks lost (emulator drops 5%)      3  → healed by the reconciler: 3, each applied once (it enqueued 9 from GET /v1/events)",
+    );
+    expect(dayChecks(healthy).some((c) => c.name.includes("reconciler"))).toBe(false);
+  });
+
+  it.each([
+    ["a dropped event not healed", { ...stretch, healed: 2, notHealed: ["evt_1 charge.refunded"] }],
+    ["nothing dropped (the stretch did not happen)", { ...stretch, dropped: 0, healed: 0 }],
+  ])("fails on %s", (_, reconciler) => {
+    const checks = dayChecks({ ...healthy, reconciler });
+    expect(checks.filter((c) => !c.ok).map((c) => c.name)).toEqual([
+      "every webhook the emulator dropped was healed by the reconciler",
+    ]);
+  });
+});

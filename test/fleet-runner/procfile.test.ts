@@ -17,8 +17,9 @@ describe("parseProcfile", () => {
   });
 
   // The repository's own Procfile names every process the demo and the benchmark start.
-  it("reads the repository's Procfile with web, worker, relay and release", () => {
+  it("reads the repository's Procfile with web, worker, relay, release and reconciler", () => {
     const commands = readProcfile(new URL("../..", import.meta.url).pathname);
-    for (const name of ["web", "worker", "relay", "release"]) expect(commands.has(name)).toBe(true);
+    for (const name of ["web", "worker", "relay", "release", "reconciler"])
+      expect(commands.has(name)).toBe(true);
   });
 });

@@ -56,25 +56,76 @@ const greenEnv = () => ({
   INGESTER_URL: `http://127.0.0.1:${web.port}`,
 });
 
+/** The reconciler's cursor as a pass `successAgoS` ago left it, having listed an event `newestAgoS` old. */
+async function setCursor(successAgoS: number, newestAgoS: number): Promise<void> {
+  const nowS = Math.floor(Date.now() / 1000);
+  const row = {
+    cursor_created: nowS - newestAgoS,
+    listed_through: nowS - successAgoS,
+    last_pass_started_at: new Date((nowS - successAgoS) * 1000),
+    last_success_at: new Date((nowS - successAgoS) * 1000),
+    last_found_missing: 2,
+  };
+  await migrated.db
+    .insertInto("reconcile_cursor")
+    .values({ stream: "stripe-events", ...row })
+    .onConflict((oc) => oc.column("stream").doUpdateSet(row))
+    .execute();
+}
+
 describe("doctor", () => {
   it("is all green, one line per check, when everything answers", async () => {
+    await setCursor(20, 40);
     const run = await runOps(["doctor"], greenEnv());
     expect(run.code, run.out).toBe(0);
     const lines = run.out.trim().split("\n");
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(6);
     expect(lines[0]).toMatch(/^✓ database: reachable, migrations current \(\d{4}_\w+\)$/);
     expect(lines[1]).toMatch(
       /^✓ broker: reachable, topology present \(3 exchanges, 7 queues\); billing_queue: 0 consumer\(s\)/,
     );
     expect(lines[2]).toBe(`✓ stripe: ${emulator.url} answered with the key (events.list)`);
     expect(lines[3]).toBe(`✓ ingester: http://127.0.0.1:${web.port}/readyz answered 200`);
-    expect(lines[4]).toBe("all checks passed");
+    expect(lines[4]).toMatch(
+      /^✓ reconciler: last successful pass 2\d s ago, cursor lag 2\d s, 2 missing in the last pass$/,
+    );
+    expect(lines[5]).toBe("all checks passed");
     const json = (await runOps(["doctor", "--json"], greenEnv())).json<{
       ok: boolean;
       checks: { ok: boolean }[];
     }>();
     expect(json.ok).toBe(true);
-    expect(json.checks.map((c) => c.ok)).toEqual([true, true, true, true]);
+    expect(json.checks.map((c) => c.ok)).toEqual([true, true, true, true, true]);
+  });
+
+  // The reconciler heals missed webhooks only while its passes succeed, inside Stripe's 30 days.
+  it("is red when the last reconciliation pass is older than 3 intervals, or the cursor is past retention", async () => {
+    await setCursor(1000, 1000);
+    const stale = await runOps(["doctor", "--json"], { ...greenEnv(), RECONCILE_INTERVAL_S: "300" });
+    expect(stale.code).toBe(1);
+    const checks = stale.json<{ checks: { name: string; ok: boolean; detail: string }[] }>().checks;
+    expect(checks.at(-1)).toEqual({
+      name: "reconciler",
+      ok: false,
+      detail: expect.stringMatching(
+        /^last successful pass 16 min ago, cursor lag 16 min, 2 missing in the last pass: more than 3 intervals of 300 s \(is a reconciler running\?\)$/,
+      ),
+    });
+    expect((await runOps(["doctor"], { ...greenEnv(), RECONCILE_INTERVAL_S: "400" })).code).toBe(0);
+    // a quiet account (newest event 40 days old) whose passes keep running is fine
+    await setCursor(60, 40 * 86_400);
+    expect((await runOps(["doctor"], greenEnv())).code).toBe(0);
+    await setCursor(31 * 86_400, 31 * 86_400);
+    const old = await runOps(["doctor"], greenEnv());
+    expect(old.code).toBe(1);
+    expect(old.out).toContain(
+      "✗ reconciler: last successful pass 31 d ago, cursor lag 31 d, 2 missing in the last pass: the cursor is older than Stripe's 30-day event retention",
+    );
+    await migrated.db.deleteFrom("reconcile_cursor").execute();
+    expect((await runOps(["doctor"], greenEnv())).out).toContain(
+      "✗ reconciler: no reconciliation pass has run yet (is a reconciler process running?)",
+    );
+    await setCursor(20, 40);
   });
 
   it("is red with the reason when migrations are pending, topology is missing, the key is wrong", async () => {
@@ -95,7 +146,8 @@ describe("doctor", () => {
     );
     expect(lines[2]).toMatch(/^✗ stripe: http:\/\/127\.0\.0\.1:\d+: .*API key/i);
     expect(lines[3]).toBe("✗ ingester: INGESTER_URL is not set (the ingester's base URL)");
-    expect(lines[4]).toBe("4 of 4 checks failed");
+    expect(lines[4]).toMatch(/^✗ reconciler: relation "billing.reconcile_cursor" does not exist$/);
+    expect(lines[5]).toBe("5 of 5 checks failed");
   });
 
   // Old code on a database a newer release migrated would refuse to start: doctor says so.
@@ -130,6 +182,7 @@ describe("doctor", () => {
       ["broker", false],
       ["stripe", false],
       ["ingester", false],
+      ["reconciler", false],
     ]);
     expect(checks[0]?.detail).toMatch(/does not exist/);
     expect(checks[1]?.detail).toMatch(/^unreachable: /);

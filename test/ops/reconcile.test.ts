@@ -106,6 +106,9 @@ describe("reconcile", () => {
       expect(JSON.parse(message.content.toString())).toEqual(event);
     }
 
+    // a one-off pass for a chosen window: the reconciler process's cursor is neither read nor moved
+    expect(await database.db.selectFrom("reconcile_cursor").selectAll().execute()).toEqual([]);
+
     const human = await runOps(["reconcile", "--since", "1h", "--dry-run"], env);
     expect(human.out).toMatch(/^listed 120 events created since \S+ \(1h\)\nalready applied: 55\n/);
     expect(human.out).toContain("parked dead letters (skipped, see dlq list): 1");

@@ -155,6 +155,36 @@ describe("faults", () => {
     });
   });
 
+  // What the reconciler must survive besides error statuses: a 200 that is not JSON, and no answer.
+  it("answers malformed JSON, or nothing until the client gives up", async () => {
+    emulator.setFaults({
+      failNext: [
+        { status: "malformed", count: 1 },
+        { status: "hang", count: 1 },
+      ],
+    });
+    const malformed = await fetch(`${emulator.url}/v1/events`, {
+      headers: { authorization: "Bearer sk_test_x" },
+    });
+    expect(malformed.status).toBe(200);
+    await expect(malformed.clone().json()).rejects.toThrow();
+    const hung = await fetch(`${emulator.url}/v1/events`, {
+      headers: { authorization: "Bearer sk_test_x" },
+      signal: AbortSignal.timeout(300),
+    }).catch((error: unknown) => error);
+    expect(hung).toMatchObject({ name: "TimeoutError" });
+    const after = await fetch(`${emulator.url}/v1/events`, {
+      headers: { authorization: "Bearer sk_test_x" },
+    });
+    expect(after.status).toBe(200);
+    expect(
+      emulator
+        .requests()
+        .filter((r) => r.injectedFault)
+        .map((r) => r.status),
+    ).toEqual(expect.arrayContaining([200, 0]));
+  });
+
   it("is switched at runtime through POST /_emulator/faults, which validates the body", async () => {
     const set = await control<{ faults: unknown }>(emulator, "POST", "/_emulator/faults", {
       failNext: [{ status: 500, count: 1 }],

@@ -35,6 +35,23 @@ describe("readEmulatorConfig", () => {
     });
   });
 
+  it("reads the drop rate and the bad-answer statuses", () => {
+    const config = readEmulatorConfig(
+      ["--drop", "0.05", "--fail-rate", "0.1", "--fail-status", "malformed"],
+      {},
+    );
+    expect(config).toMatchObject({
+      delivery: { dropRate: 0.05 },
+      faults: { failRate: 0.1, failRateStatus: "malformed" },
+    });
+    expect(readEmulatorConfig([], { STRIPE_EMULATOR_DROP: "0.2" })).toMatchObject({
+      delivery: { dropRate: 0.2 },
+    });
+    expect(readEmulatorConfig(["--fail-status", "hang"], {})).toMatchObject({
+      faults: { failRateStatus: "hang" },
+    });
+  });
+
   // A bad value stops the process with one line naming it.
   it.each([
     [["--duplicates", "2"], {}, /duplicateRate/],
@@ -42,6 +59,8 @@ describe("readEmulatorConfig", () => {
     [[], { STRIPE_WEBHOOK_SECRET: "nope" }, /STRIPE_WEBHOOK_SECRET/],
     [["--delay", "fast"], {}, /--delay/],
     [["--fail-status", "418"], {}, /failRateStatus/],
+    [["--fail-status", "garbled"], {}, /failRateStatus/],
+    [["--drop", "1.5"], {}, /dropRate/],
     [["--unknown"], {}, /unknown/i],
   ])("refuses %j %j", (argv, env, message) => {
     expect(() => readEmulatorConfig(argv, env)).toThrow(UsageError);

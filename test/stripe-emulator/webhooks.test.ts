@@ -181,4 +181,34 @@ describe("webhook delivery", () => {
     const bad = await control(emulator, "POST", "/_emulator/delivery", { duplicateRate: 2 });
     expect(bad.status).toBe(400);
   });
+
+  // An endpoint that loses webhooks: the dropped ones are never sent, yet GET /v1/events lists them.
+  it("drops a seeded fraction of webhooks for good, and still lists them", async () => {
+    await start({ dropRate: 0.5, seed: 3 });
+    await createCustomers(20);
+    await emulator.deliverPending();
+    const log = emulator.deliveries();
+    const dropped = log.filter((d) => d.state === "dropped");
+    expect(dropped.length).toBeGreaterThan(3);
+    expect(dropped.length).toBeLessThan(17);
+    expect(dropped.every((d) => d.attempts === 0 && d.deliveries === 0)).toBe(true);
+    const received = new Set(receiver.received.map((r) => r.eventId));
+    for (const d of log) expect(received.has(d.eventId)).toBe(d.state !== "dropped");
+    const listed = await stripe.events.list({ limit: 100 });
+    expect(listed.data).toHaveLength(20);
+    const stats = await control<{ stats: { dropped: number; delivered: number } }>(
+      emulator,
+      "GET",
+      "/_emulator/deliveries",
+    );
+    expect(stats.json.stats).toMatchObject({ dropped: dropped.length, delivered: 20 - dropped.length });
+    // switched off at runtime: nothing more is lost
+    emulator.setDelivery({ dropRate: 0 });
+    await createCustomers(5);
+    await emulator.deliverPending();
+    expect(emulator.deliveries().filter((d) => d.state === "dropped")).toHaveLength(dropped.length);
+    await expect(control(emulator, "POST", "/_emulator/delivery", { dropRate: 2 })).resolves.toMatchObject({
+      status: 400,
+    });
+  });
 });

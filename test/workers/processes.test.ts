@@ -27,6 +27,7 @@ describe("a process with a bad variable", () => {
     ["workers/worker.ts", { AMQP_URL: "nope" }, "AMQP_URL"],
     ["workers/web.ts", { AMQP_URL: "nope" }, "AMQP_URL"],
     ["workers/release.ts", { AMQP_URL: "nope" }, "AMQP_URL"],
+    ["workers/reconciler.ts", { RECONCILE_INTERVAL_S: "0" }, "RECONCILE_INTERVAL_S"],
   ])("%s with %j exits 1 with one line naming %s", async (script, bad, variable) => {
     const child = spawnScript(script, env(bad));
     expect(await child.exited).toBe(1);
@@ -43,8 +44,10 @@ describe("SIGTERM", () => {
     ["workers/web.ts", "ingester listening"],
     ["workers/worker.ts", "connected to RabbitMQ"],
     ["workers/relay.ts", "connected to RabbitMQ"],
+    // Stripe is a closed port here: its first pass retries with backoff until the signal comes
+    ["workers/reconciler.ts", "reconciler started"],
   ])("%s exits 0 within 5 s", async (script, ready) => {
-    const child = spawnScript(script, env());
+    const child = spawnScript(script, env({ STRIPE_API_URL: "http://127.0.0.1:9" }));
     await child.waitForOutput(ready);
     const sent = Date.now();
     child.child.kill("SIGTERM");

@@ -16,6 +16,8 @@ import type { PaymentsTable } from "./payments.ts";
 import { paymentsColumns } from "./payments.ts";
 import type { ProcessedMessagesTable } from "./processed-messages.ts";
 import { processedMessagesColumns } from "./processed-messages.ts";
+import type { ReconcileCursorTable } from "./reconcile-cursor.ts";
+import { reconcileCursorColumns } from "./reconcile-cursor.ts";
 import type { StripeEventsTable } from "./stripe-events.ts";
 import { stripeEventsColumns } from "./stripe-events.ts";
 import type { SubscriptionsTable } from "./subscriptions.ts";
@@ -34,6 +36,7 @@ export interface Database {
   commands: CommandsTable;
   outbox: OutboxTable;
   dead_letters: DeadLettersTable;
+  reconcile_cursor: ReconcileCursorTable;
 }
 
 /** The runtime column descriptions of every table, for the drift test. */
@@ -49,4 +52,5 @@ export const databaseColumns = {
   commands: commandsColumns,
   outbox: outboxColumns,
   dead_letters: deadLettersColumns,
+  reconcile_cursor: reconcileCursorColumns,
 } as const satisfies { readonly [K in keyof Database]: unknown };

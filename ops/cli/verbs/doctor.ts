@@ -1,17 +1,19 @@
-import { checkBroker, checkDatabase, checkIngester, checkStripe } from "../doctor-checks.ts";
+import { checkBroker, checkDatabase, checkIngester, checkReconciler, checkStripe } from "../doctor-checks.ts";
 import { opsLogger } from "../ops-logger.ts";
 import { noPositionals } from "../option-values.ts";
 import type { Verb } from "../verb.ts";
 
 export const doctor: Verb = {
   words: ["doctor"],
-  summary: "post-deploy check: database and migrations, broker and topology, Stripe API, ingester /readyz",
+  summary:
+    "post-deploy check: database and migrations, broker and topology, Stripe API, ingester /readyz, reconciler cursor",
   usage: "doctor",
   options: {},
   help: [
     "One line per check, ✓ or ✗ with the reason; exit 1 if any fails. Run it with the fleet's",
     "environment: DATABASE_URL, AMQP_URL, RETRY_DELAYS_MS (names the retry queues),",
-    "STRIPE_SECRET_KEY (and STRIPE_API_URL), INGESTER_URL (the ingester's base URL).",
+    "STRIPE_SECRET_KEY (and STRIPE_API_URL), INGESTER_URL (the ingester's base URL),",
+    "RECONCILE_INTERVAL_S (the reconciler line fails when no pass succeeded for 3 intervals).",
   ].join("\n"),
   async run({ config }, _values, positionals) {
     noPositionals(positionals);
@@ -20,6 +22,7 @@ export const doctor: Verb = {
       checkBroker(config),
       checkStripe(config, opsLogger(config)),
       checkIngester(config),
+      checkReconciler(config),
     ]);
     const failed = checks.filter((c) => !c.ok).length;
     const lines = [

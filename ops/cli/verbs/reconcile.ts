@@ -1,9 +1,10 @@
-import type Stripe from "stripe";
-import { stripeInboxKey } from "../../../lib/amqp/inbound-message.ts";
+import { stripeEventPublishOptions, stripeEventRoutingKey } from "../../../lib/amqp/stripe-event-message.ts";
 import { names } from "../../../lib/amqp/topology.ts";
-import type { Db } from "../../../lib/db/database.ts";
+import { stripeEventRetentionS } from "../../../lib/domain/reconcile-window.ts";
+import { type PassResult, reconcilePass } from "../../../lib/reconcile/reconcile-pass.ts";
 import { createStripeApi } from "../../../lib/stripe/client.ts";
-import { type BrokerSession, openBrokerSession } from "../broker-session.ts";
+import { createRequestBudget } from "../../../lib/stripe/request-budget.ts";
+import { openBrokerSession } from "../broker-session.ts";
 import { formatDuration } from "../duration.ts";
 import { withDb } from "../ops-db.ts";
 import { opsLogger } from "../ops-logger.ts";
@@ -11,13 +12,12 @@ import { durationOption, flag, noPositionals } from "../option-values.ts";
 import { UsageError, type Verb } from "../verb.ts";
 
 // Finds the Stripe events the fleet never applied (an ingester or broker outage longer than
-// Stripe's retries, a webhook endpoint misconfigured) and enqueues them like the ingester would.
+// Stripe's retries, a webhook endpoint misconfigured) and enqueues them like the ingester would:
+// one pass of the `reconciler` process's code (lib/reconcile/reconcile-pass.ts), from --since
+// instead of the stored cursor, which it neither reads nor moves.
 
 /** The x-source of a reconciled event: not "stripe", so that logs and dead letters tell the two paths apart. */
 export const reconcileSource = "reconcile";
-
-// Stripe keeps events for 30 days; an older --since lists what is left.
-const stripeEventRetentionMs = 30 * 86_400_000;
 
 export const reconcile: Verb = {
   words: ["reconcile"],
@@ -36,6 +36,8 @@ export const reconcile: Verb = {
     "An event still queued when reconcile runs is enqueued twice; the inbox absorbs the copy.",
     "Keep DURATION inside the prune window (`prune --older-than`): older events may have lost their",
     "inbox row and would be applied again (their effects are keyed, but it is noise).",
+    "The `reconciler` process runs this pass by itself every RECONCILE_INTERVAL_S from its cursor;",
+    "this verb is for a chosen window (e.g. after an outage), and leaves that cursor alone.",
   ].join("\n"),
   async run({ config, signal, progress }, values, positionals) {
     noPositionals(positionals);
@@ -45,72 +47,59 @@ export const reconcile: Verb = {
     if (config.stripeSecretKey === undefined) {
       throw new Error("STRIPE_SECRET_KEY is not set: reconcile lists events from the Stripe API");
     }
+    const log = opsLogger(config);
     const stripe = createStripeApi({
       secretKey: config.stripeSecretKey,
       apiUrl: config.stripeApiUrl,
-      log: opsLogger(config),
+      log,
+      budget: createRequestBudget(config.stripeRateLimit),
     });
     const createdGte = Math.floor((Date.now() - since) / 1000);
-    const counts = { listed: 0, alreadyApplied: 0, parked: 0, enqueued: 0 };
-    const enqueued: string[] = [];
-    const parked: string[] = [];
-    let interrupted = false;
 
-    await withDb(config, async (db) => {
+    const result: PassResult = await withDb(config, async (db) => {
       const broker = dryRun
         ? undefined
         : await openBrokerSession(config.amqpUrl, { confirmTimeoutMs: config.publishTimeoutMs });
       try {
-        let startingAfter: string | undefined;
-        const seen = new Set<string>();
-        for (;;) {
-          if (signal.aborted) {
-            interrupted = true;
-            break;
-          }
-          const page: Stripe.ApiList<Stripe.Event> = await stripe.call("events.list", (client) =>
-            client.events.list({
-              created: { gte: createdGte },
-              limit: 100,
-              ...(startingAfter === undefined ? {} : { starting_after: startingAfter }),
-            }),
-          );
-          const fresh = page.data.filter((event) => !seen.has(event.id));
-          for (const event of fresh) seen.add(event.id);
-          counts.listed += fresh.length;
-          const known = await knownEvents(db, fresh);
-          // Pages are newest first; within a page, enqueue oldest first.
-          for (const event of [...fresh].reverse()) {
-            const state = known.get(event.id);
-            if (state === "applied") counts.alreadyApplied += 1;
-            else if (state === "parked") {
-              counts.parked += 1;
-              parked.push(event.id);
-            } else {
-              if (signal.aborted) {
-                interrupted = true;
-                break;
-              }
-              if (broker !== undefined) await enqueue(broker, event);
-              counts.enqueued += 1;
-              enqueued.push(event.id);
+        return await reconcilePass(
+          {
+            stripe,
+            db,
+            log,
+            signal,
+            publish:
+              broker === undefined
+                ? undefined
+                : (event) =>
+                    broker.publishConfirmed(
+                      names.exchange,
+                      stripeEventRoutingKey(event.type),
+                      Buffer.from(JSON.stringify(event)),
+                      stripeEventPublishOptions(event.id, event.type, reconcileSource),
+                    ),
+            onPage: (counts) =>
               progress(
                 `reconciling: ${counts.listed} listed, ${counts.enqueued} ${dryRun ? "missing" : "enqueued"}`,
-              );
-            }
-          }
-          const last = page.data.at(-1);
-          if (interrupted || !page.has_more || last === undefined) break;
-          startingAfter = last.id;
-        }
+              ),
+          },
+          // One-off: a Stripe that keeps failing ends the run with one line instead of waiting.
+          { fromS: createdGte, patient: false },
+        );
       } finally {
         await broker?.close();
       }
     });
 
+    const { enqueuedIds: enqueued, parkedIds: parked, interrupted } = result;
+    const counts = {
+      listed: result.listed,
+      alreadyApplied: result.alreadyApplied,
+      parked: result.parked,
+      enqueued: result.enqueued,
+    };
     const verb = dryRun ? "would enqueue" : "enqueued";
     const lines = [
-      ...(since > stripeEventRetentionMs
+      ...(since > stripeEventRetentionS * 1000
         ? ["note: Stripe keeps events for 30 days; older ones cannot be listed"]
         : []),
       `listed ${counts.listed} event${counts.listed === 1 ? "" : "s"} created since ${new Date(createdGte * 1000).toISOString()} (${formatDuration(since)})`,
@@ -136,44 +125,3 @@ export const reconcile: Verb = {
     };
   },
 };
-
-/** Which of these events were applied (stripe_events or the inbox) or are parked as dead letters. */
-async function knownEvents(db: Db, events: Stripe.Event[]): Promise<Map<string, "applied" | "parked">> {
-  const known = new Map<string, "applied" | "parked">();
-  if (events.length === 0) return known;
-  const ids = events.map((event) => event.id);
-  const parked = await db
-    .selectFrom("dead_letters")
-    .select("message_id")
-    .where("status", "=", "parked")
-    .where("message_id", "in", ids)
-    .execute();
-  for (const row of parked) if (row.message_id !== null) known.set(row.message_id, "parked");
-  // The inbox keys a Stripe event its own way (the worker's inboxKey): ask for exactly those keys.
-  const byKey = new Map(events.map((event) => [stripeInboxKey(event.id), event.id]));
-  const audited = await db
-    .selectFrom("stripe_events")
-    .select("event_id")
-    .where("event_id", "in", ids)
-    .execute();
-  const inbox = await db
-    .selectFrom("processed_messages")
-    .select("message_id")
-    .where("message_id", "in", [...byKey.keys()])
-    .execute();
-  for (const row of audited) known.set(row.event_id, "applied");
-  for (const row of inbox) known.set(byKey.get(row.message_id) ?? row.message_id, "applied");
-  return known;
-}
-
-/** Publishes one event exactly as the Contract's webhook message, except x-source. */
-async function enqueue(broker: BrokerSession, event: Stripe.Event): Promise<void> {
-  await broker.publishConfirmed(names.exchange, `stripe.${event.type}`, Buffer.from(JSON.stringify(event)), {
-    messageId: event.id,
-    type: event.type,
-    contentType: "application/json",
-    persistent: true,
-    timestamp: Math.floor(Date.now() / 1000),
-    headers: { "x-source": reconcileSource },
-  });
-}
