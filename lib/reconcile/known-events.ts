@@ -1,5 +1,5 @@
-import type { Db } from "../db/database.ts";
 import { stripeInboxKey } from "../amqp/inbound-message.ts";
+import type { Db } from "../db/database.ts";
 
 // Which listed Stripe events need nothing from reconciliation: applied (audited in stripe_events,
 // or in the inbox) or parked as a dead letter (ops fix and replay those; enqueueing them again
