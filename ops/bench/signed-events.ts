@@ -47,18 +47,8 @@ export function benchEvents(options: { prefix?: string; accounts: number }): (in
       amount_received: amount,
       latest_charge: `ch_bench_${prefix}_${index}`,
     };
-    const event = {
-      id,
-      object: "event",
-      api_version: "2025-03-31.basil",
-      created,
-      data: { object },
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type: "payment_intent.succeeded",
-    };
-    return { id, type: event.type, accountId, amount, body: JSON.stringify(event) };
+    const type = "payment_intent.succeeded";
+    return { id, type, accountId, amount, body: envelope(id, type, created, object) };
   };
 }
 
@@ -126,19 +116,23 @@ export function mixedBenchEvents(options: {
             attempt_count: 1,
           };
     const type = slot === 8 ? "customer.subscription.updated" : "invoice.paid";
-    const event = {
-      id,
-      object: "event",
-      api_version: "2025-03-31.basil",
-      created,
-      data: { object },
-      livemode: false,
-      pending_webhooks: 1,
-      request: { id: null, idempotency_key: null },
-      type,
-    };
-    return { id, type, accountId: customer, amount: 0, body: JSON.stringify(event) };
+    return { id, type, accountId: customer, amount: 0, body: envelope(id, type, created, object) };
   };
+}
+
+/** The JSON of a Stripe event around `object`, as Stripe POSTs it. */
+function envelope(id: string, type: string, created: number, object: object): string {
+  return JSON.stringify({
+    id,
+    object: "event",
+    api_version: "2025-03-31.basil",
+    created,
+    data: { object },
+    livemode: false,
+    pending_webhooks: 1,
+    request: { id: null, idempotency_key: null },
+    type,
+  });
 }
 
 /** The `Stripe-Signature` header for a body, signed now (or at `timestampS`). */
