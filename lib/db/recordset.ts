@@ -22,15 +22,21 @@ export function recordset<T>(
   return sql`jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS v(${sql.raw(definitions)})`;
 }
 
-/** As `recordset`, over rows already serialized as a JSON array (`json`). */
+/**
+ * As `recordset`, over rows already serialized as a JSON array in UTF-8 (`json`, in pieces). It
+ * travels as a binary parameter: jsonb's binary form is a version byte (1) and the JSON text, so
+ * the bytes are sent as they are, with no string made of them on either side.
+ */
 export function recordsetOfJson<T>(
   table: ColumnsOf<T>,
   names: ColumnNames<T>,
-  json: string,
+  json: readonly Buffer[],
 ): RawBuilder<unknown> {
   const definitions = names.map((name) => `${quote(name)} ${table[name].type}`).join(", ");
-  return sql`jsonb_to_recordset(${json}::jsonb) AS v(${sql.raw(definitions)})`;
+  return sql`jsonb_to_recordset(${Buffer.concat([jsonbVersion, ...json])}::jsonb) AS v(${sql.raw(definitions)})`;
 }
+
+const jsonbVersion = Buffer.from([1]);
 
 /** `"a", "b", …`: a column list for INSERT. */
 export function columnList(names: readonly string[]): RawBuilder<unknown> {

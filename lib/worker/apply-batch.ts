@@ -107,7 +107,7 @@ async function applyInOneTransaction(
           eventId: event.id,
           type: event.type,
           created: event.created,
-          payload: auditText(body),
+          payload: body,
         };
       }),
     );
@@ -124,12 +124,6 @@ async function applyInOneTransaction(
     await releaseInbox(trx, refused);
     return { outcomes, plan };
   });
-}
-
-// The body as JSON text for the audit row; a leading BOM (which JSON.parse skipped) is not JSON.
-function auditText(body: Buffer): string {
-  const text = body.toString("utf8");
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 // Counted once the batch is committed (the inbox makes it once per event).

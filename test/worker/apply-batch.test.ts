@@ -129,6 +129,27 @@ describe("exactly once", () => {
   });
 });
 
+describe("audit", () => {
+  // The audit row keeps the exact body; a body that starts with a UTF-8 BOM (JSON.parse skips it)
+  // is stored without it rather than failing its batch.
+  it("keeps each body as it came, a leading BOM left out", async () => {
+    const worker = applier(database.db);
+    const event = deposit("pi_bom", "acct-bom", 100);
+    const body = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(event))]);
+    const plain = deposit("pi_plain_audit", "acct-bom", 100);
+    const outcomes = await worker.applyBatch([stripeMessage(event, { body }), stripeMessage(plain)]);
+    expect(outcomes.map((o) => o.status)).toEqual(["applied", "applied"]);
+    const rows = await database.db
+      .selectFrom("stripe_events")
+      .select(["event_id", "payload"])
+      .where("event_id", "in", [String(event.id), String(plain.id)])
+      .execute();
+    expect(rows.map((r) => r.payload).sort((a, b) => String(a.id).localeCompare(String(b.id)))).toEqual(
+      [event, plain].sort((a, b) => String(a.id).localeCompare(String(b.id))),
+    );
+  });
+});
+
 describe("an event the plan refuses", () => {
   // A refund whose payment is not applied yet is refused on its own (out_of_order, retried later):
   // its neighbours commit, its inbox key stays free and it is not audited, so its retry applies.
