@@ -39,6 +39,7 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
       batchSize: config.workerBatchSize,
       retryDelaysMs: config.retryDelaysMs,
       publishTimeoutMs: config.publishTimeoutMs,
+      publishers: { trusted: new Set(config.stripeEventPublishers), self: config.amqpUser },
     },
   );
   const archiver = startDlqArchiver({ broker, db, log }, { retryDelaysMs: config.retryDelaysMs });

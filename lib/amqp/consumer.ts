@@ -15,10 +15,11 @@ import {
 } from "../metrics/registry.ts";
 import { confirmedPublish, type PublishCopy } from "./confirmed-publish.ts";
 import { type Broker, openChannel } from "./connection.ts";
+import { ensureBillingTopology } from "./ensure-billing-topology.ts";
 import { deadLetterCopy, retryCopy } from "./failure-copies.ts";
 import { createInFlight } from "./in-flight.ts";
 import { type DeliveryFacts, deliveryFacts, parseDelivery } from "./inbound-message.ts";
-import { declareTopology, names } from "./topology.ts";
+import { names } from "./topology.ts";
 
 // The only place that acks, retries or dead-letters a billing_queue message, and only after the
 // outcome is durable: the Postgres commit for an applied message, the broker's confirm for the
@@ -46,6 +47,12 @@ export interface ConsumerOptions {
   readonly retryDelaysMs: readonly number[];
   /** How long a retry or dead-letter copy may wait for its confirm. */
   readonly publishTimeoutMs: number;
+  /**
+   * Broker users whose `stripe.*` messages are applied (anything else is dead-lettered at once),
+   * and this consumer's own user, which its retry and dead-letter copies carry as user_id; it is
+   * trusted too (lib/domain/stripe-publisher-trust.ts).
+   */
+  readonly publishers: { readonly trusted: ReadonlySet<string>; readonly self: string };
 }
 
 export interface Consumer {
@@ -79,6 +86,8 @@ export function startConsumer(
   options: ConsumerOptions,
 ): Consumer {
   const batchSize = deps.applyBatch === undefined ? 1 : Math.max(1, options.batchSize ?? 1);
+  const { self } = options.publishers;
+  const trusted: ReadonlySet<string> = new Set([...options.publishers.trusted, self]);
   const log = deps.log.child({ subsystem: "consumer" });
   const counts: Record<Outcome, number> = {
     applied: 0,
@@ -111,7 +120,7 @@ export function startConsumer(
       });
       // Without a listener a channel error (e.g. a precondition failure) would be thrown.
       channel.on("error", (error: Error) => log.warn({ reason: error.message }, "consumer channel error"));
-      await declareTopology(channel, options.retryDelaysMs);
+      await ensureBillingTopology(deps.broker, channel, options.retryDelaysMs, log);
       await channel.prefetch(options.prefetch);
       current = session;
       if (!stopping) await subscribe(session);
@@ -138,7 +147,7 @@ export function startConsumer(
     log.warn("RabbitMQ cancelled the consumer; resubscribing");
     setTimeout(() => {
       if (stopping || !session.open || current !== session) return;
-      declareTopology(session.channel, options.retryDelaysMs)
+      ensureBillingTopology(deps.broker, session.channel, options.retryDelaysMs, log)
         .then(() => subscribe(session))
         .catch((error: unknown) => {
           log.warn({ reason: errorMessage(error) }, "cannot resubscribe; reconnecting");
@@ -172,7 +181,7 @@ export function startConsumer(
     const started = performance.now();
     let results: ReadonlyArray<"applied" | "duplicate">;
     try {
-      results = await applyBatch(batch.map((delivery) => parseDelivery(delivery)));
+      results = await applyBatch(batch.map((delivery) => parseDelivery(delivery, trusted)));
     } catch (error) {
       // Nothing was committed: each message gets its own transaction (and its own failure path).
       log.debug({ size: batch.length, reason: errorMessage(error) }, "batch failed; applying one by one");
@@ -234,7 +243,7 @@ export function startConsumer(
     try {
       let result: "applied" | "duplicate";
       try {
-        result = await deps.apply(parseDelivery(delivery));
+        result = await deps.apply(parseDelivery(delivery, trusted));
       } catch (error) {
         handlerDuration.observe({ type: typeLabel(facts.type), outcome: "failed" }, seconds());
         await settleFailure(session, delivery, facts, error);
@@ -284,8 +293,8 @@ export function startConsumer(
     const decision: Decision = decide(error, facts.attempt, options.retryDelaysMs);
     const copy =
       decision.action === "retry"
-        ? retryCopy(delivery, facts.attempt, decision.queue, error)
-        : deadLetterCopy(delivery, facts.attempt, decision.kind, error, new Date());
+        ? retryCopy(delivery, facts.attempt, decision.queue, error, self)
+        : deadLetterCopy(delivery, facts.attempt, decision.kind, error, new Date(), self);
     try {
       await session.publish(copy);
     } catch (publishError) {

@@ -1,6 +1,7 @@
 import type { Message } from "amqplib";
 import { PermanentError } from "../domain/errors.ts";
 import { parseAttempts } from "../domain/retry-policy.ts";
+import { originalUserIdHeader, untrustedPublisherError } from "../domain/stripe-publisher-trust.ts";
 import type { InboundMessage } from "../handlers/context.ts";
 
 // A delivery from billing_queue as the handlers see it. Through a retry queue a message comes back
@@ -36,16 +37,29 @@ export function originalRoutingKey(delivery: Message): string {
   return typeof header === "string" && header !== "" ? header : delivery.fields.routingKey;
 }
 
-/** A delivery as an InboundMessage; a PermanentError when it can never be applied as it is. */
-export function parseDelivery(delivery: Message): InboundMessage {
+/**
+ * A delivery as an InboundMessage; a PermanentError when it can never be applied as it is,
+ * including a `stripe.*` message whose publisher is not among `trustedPublishers`.
+ */
+export function parseDelivery(delivery: Message, trustedPublishers: ReadonlySet<string>): InboundMessage {
   const facts = deliveryFacts(delivery);
+  const headers = delivery.properties.headers ?? {};
+  const original = headers[originalUserIdHeader];
+  const untrusted = untrustedPublisherError(
+    {
+      routingKey: facts.routingKey,
+      userId: typeof delivery.properties.userId === "string" ? delivery.properties.userId : undefined,
+      originalUserId: typeof original === "string" ? original : undefined,
+    },
+    trustedPublishers,
+  );
+  if (untrusted !== undefined) throw untrusted;
   if (facts.messageId === undefined) {
     throw new PermanentError("invalid_message", "message has no messageId");
   }
   if (!isJsonObject(delivery.content)) {
     throw new PermanentError("invalid_message", "body is not a JSON object");
   }
-  const headers = delivery.properties.headers ?? {};
   const source = headers["x-source"];
   return {
     id: facts.messageId,

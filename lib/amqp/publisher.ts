@@ -3,7 +3,7 @@ import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TransientError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import { type Broker, openChannel } from "./connection.ts";
-import { declareTopology } from "./topology.ts";
+import { ensureBillingTopology } from "./ensure-billing-topology.ts";
 
 export interface Publisher {
   /** Resolves only when the broker confirmed the message; rejects (broker_unavailable) otherwise. */
@@ -53,7 +53,7 @@ export function createPublisher(
     name: options.name ?? "publisher",
     log,
     setup: async (ch) => {
-      await declareTopology(ch, options.retryDelaysMs);
+      await ensureBillingTopology(broker, ch, options.retryDelaysMs, log);
       ch.on("return", (message: Message) => {
         const id = String(message.properties.messageId ?? "");
         returned.set(id, (returned.get(id) ?? 0) + 1);

@@ -1,4 +1,5 @@
 import type Stripe from "stripe";
+import { stripeEventMessage } from "../../lib/amqp/stripe-event-message.ts";
 import { names } from "../../lib/amqp/topology.ts";
 import type { Db } from "../../lib/db/database.ts";
 import { createStripeApi } from "../../lib/stripe/client.ts";
@@ -32,7 +33,8 @@ export const reconcile: Verb = {
     "An event is skipped when billing.stripe_events or the inbox (processed_messages) has its id, or",
     "when it is a parked dead letter (fix and `dlq replay` those instead). Every other event is",
     "published to exchange `billing` as the ingester would (routing key stripe.<type>, messageId =",
-    "event id, type, application/json, persistent, body = the event JSON), with x-source=reconcile.",
+    "event id, type, application/json, persistent, body = the event JSON), with x-source=reconcile",
+    "and user_id = AMQP_URL's user (which must be in the workers' STRIPE_EVENT_PUBLISHERS).",
     "An event still queued when reconcile runs is enqueued twice; the inbox absorbs the copy.",
     "Keep DURATION inside the prune window (`prune --older-than`): older events may have lost their",
     "inbox row and would be applied again (their effects are keyed, but it is noise).",
@@ -91,7 +93,7 @@ export const reconcile: Verb = {
                 interrupted = true;
                 break;
               }
-              if (broker !== undefined) await enqueue(broker, event);
+              if (broker !== undefined) await enqueue(broker, event, config.amqpUser);
               counts.enqueued += 1;
               enqueued.push(event.id);
               progress(
@@ -178,14 +180,18 @@ function stripeInboxKey(event: Stripe.Event): string {
   });
 }
 
-/** Publishes one event exactly as the Contract's webhook message, except x-source. */
-async function enqueue(broker: BrokerSession, event: Stripe.Event): Promise<void> {
-  await broker.publishConfirmed(names.exchange, `stripe.${event.type}`, Buffer.from(JSON.stringify(event)), {
-    messageId: event.id,
-    type: event.type,
-    contentType: "application/json",
-    persistent: true,
-    timestamp: Math.floor(Date.now() / 1000),
-    headers: { "x-source": reconcileSource },
+/** Publishes one event exactly as the Contract's webhook message, except x-source; `userId` as the ingester sets it. */
+async function enqueue(broker: BrokerSession, event: Stripe.Event, userId: string): Promise<void> {
+  const message = stripeEventMessage({
+    eventId: event.id,
+    eventType: event.type,
+    source: reconcileSource,
+    userId,
   });
+  await broker.publishConfirmed(
+    names.exchange,
+    message.routingKey,
+    Buffer.from(JSON.stringify(event)),
+    message.options,
+  );
 }

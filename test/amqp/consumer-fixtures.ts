@@ -3,6 +3,7 @@ import type { Counter, Histogram } from "prom-client";
 import { type Broker, connectBroker } from "../../lib/amqp/connection.ts";
 import { type ApplyBatch, type ApplyMessage, type Consumer, startConsumer } from "../../lib/amqp/consumer.ts";
 import { names } from "../../lib/amqp/topology.ts";
+import { brokerUserOf } from "../../lib/config.ts";
 import type { Db } from "../../lib/db/database.ts";
 import type { Handler } from "../../lib/handlers/context.ts";
 import { applyBatch, applyMessage } from "../../lib/worker/apply-message.ts";
@@ -51,6 +52,8 @@ export async function startTestConsumer(
       retryDelaysMs: options.ladder,
       publishTimeoutMs: 2000,
       batchSize: options.batch?.size ?? 1,
+      // rawClient publishes as the vhost's user, as the ingester would: a trusted publisher
+      publishers: { trusted: new Set([brokerUserOf(url)]), self: brokerUserOf(url) },
     },
   );
   await waitFor(() => consumer.isReady(), "consumer ready");
@@ -85,6 +88,7 @@ export async function rawClient(url: string): Promise<RawClient> {
     async publish(routingKey, body, options = {}, exchange = names.exchange) {
       channel.publish(exchange, routingKey, typeof body === "string" ? Buffer.from(body) : body, {
         persistent: true,
+        userId: brokerUserOf(url),
         contentType: "application/json",
         timestamp: Math.floor(Date.now() / 1000),
         ...options,

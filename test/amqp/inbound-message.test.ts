@@ -1,11 +1,16 @@
+import type { Message } from "amqplib";
 import { describe, expect, it } from "vitest";
-import { deliveryFacts, parseDelivery } from "../../lib/amqp/inbound-message.ts";
+import { deliveryFacts, parseDelivery as parseTrusted } from "../../lib/amqp/inbound-message.ts";
 import { PermanentError } from "../../lib/domain/errors.ts";
 import { delivery } from "./deliveries.ts";
 
 // How a delivery becomes a message: the attempt count is our x-attempts header only (never
 // x-death), the first routing key survives a trip through a retry queue, and a message that can
-// never apply (no id, not JSON) is refused as permanent.
+// never apply (no id, not JSON) is refused as permanent. Every delivery here comes from a trusted
+// publisher (test/amqp/publisher-trust.test.ts covers the others).
+
+const ingester = "billing-web";
+const parseDelivery = (delivery: Message) => parseTrusted(delivery, new Set([ingester]));
 
 describe("parseDelivery", () => {
   it("reads a webhook message as the ingester publishes it", () => {
@@ -13,6 +18,7 @@ describe("parseDelivery", () => {
       delivery('{"id":"evt_1"}', {
         messageId: "evt_1",
         type: "invoice.paid",
+        userId: ingester,
         headers: { "x-source": "stripe" },
       }),
     );
@@ -32,6 +38,7 @@ describe("parseDelivery", () => {
       "{}",
       {
         messageId: "evt_2",
+        userId: ingester,
         headers: {
           "x-attempts": 2,
           "x-routing-key": "stripe.customer.created",
@@ -49,12 +56,12 @@ describe("parseDelivery", () => {
   });
 
   it.each([
-    ["no messageId", delivery("{}", {})],
-    ["an empty messageId", delivery("{}", { messageId: "" })],
-    ["a body that is not JSON", delivery("{not json", { messageId: "m" })],
-    ["a JSON array body", delivery("[1]", { messageId: "m" })],
-    ["a JSON string body", delivery('"x"', { messageId: "m" })],
-    ["an empty body", delivery("", { messageId: "m" })],
+    ["no messageId", delivery("{}", { userId: ingester })],
+    ["an empty messageId", delivery("{}", { messageId: "", userId: ingester })],
+    ["a body that is not JSON", delivery("{not json", { messageId: "m", userId: ingester })],
+    ["a JSON array body", delivery("[1]", { messageId: "m", userId: ingester })],
+    ["a JSON string body", delivery('"x"', { messageId: "m", userId: ingester })],
+    ["an empty body", delivery("", { messageId: "m", userId: ingester })],
   ])("refuses %s as permanent", (_, bad) => {
     expect(() => parseDelivery(bad)).toThrow(PermanentError);
   });

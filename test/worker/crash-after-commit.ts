@@ -1,6 +1,7 @@
 import { writeSync } from "node:fs";
 import { connectBroker } from "../../lib/amqp/connection.ts";
 import { startConsumer } from "../../lib/amqp/consumer.ts";
+import { brokerUserOf } from "../../lib/config.ts";
 import { createDb } from "../../lib/db/database.ts";
 import { createLogger } from "../../lib/log.ts";
 import { applyMessage } from "../../lib/worker/apply-message.ts";
@@ -30,5 +31,10 @@ startConsumer(
       return outcome;
     },
   },
-  { prefetch: 1, retryDelaysMs: [50], publishTimeoutMs: 2000 },
+  {
+    prefetch: 1,
+    retryDelaysMs: [50],
+    publishTimeoutMs: 2000,
+    publishers: { trusted: new Set([brokerUserOf(amqpUrl)]), self: brokerUserOf(amqpUrl) },
+  },
 );

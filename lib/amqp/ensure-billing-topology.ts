@@ -1,0 +1,27 @@
+import type { Channel } from "amqplib";
+import type { Logger } from "../log.ts";
+import type { Broker } from "./connection.ts";
+import { ensureTopology } from "./ensure-topology.ts";
+import { billingTopology } from "./topology.ts";
+
+/**
+ * What a fleet channel's setup runs first on every (re)connect: resolves once the billing topology
+ * exists (declaring it only if it is missing and this user may), and rejects if `channel` closes
+ * while it waits for `release`.
+ */
+export async function ensureBillingTopology(
+  broker: Broker,
+  channel: Channel,
+  retryDelaysMs: readonly number[],
+  log: Logger,
+): Promise<void> {
+  const connection = broker.connection;
+  if (connection === undefined) throw new Error("not connected to RabbitMQ");
+  await ensureTopology(connection, billingTopology(retryDelaysMs), {
+    until: channel,
+    // one line at first and then every minute, not every round
+    onWait: (reason, round) => {
+      if (round === 1 || round % 12 === 0) log.warn({ reason, round }, "RabbitMQ topology incomplete");
+    },
+  });
+}
