@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { brokerUserOf } from "./amqp/broker-url.ts";
 import { type CommandType, isCommandType } from "./domain/command-types.ts";
 
 // The environment is read here, once, into a frozen object; nothing below the entry points
@@ -150,12 +151,6 @@ export function loadConfig(env: Env, process: ProcessName): Config {
     publishTimeoutMs: parseInteger("PUBLISH_TIMEOUT_MS", read("PUBLISH_TIMEOUT_MS"), 100, 120000),
     ingestMaxInFlight: parseInteger("INGEST_MAX_IN_FLIGHT", read("INGEST_MAX_IN_FLIGHT"), 1, 100000),
   });
-}
-
-/** The user an AMQP URL logs in as: its user name, or amqplib's default "guest". */
-export function brokerUserOf(url: string): string {
-  const user = new URL(url).username;
-  return user === "" ? "guest" : decodeURIComponent(user);
 }
 
 /** The config as it may be logged: secrets and credentials replaced. */

@@ -1,9 +1,9 @@
 import amqplib, { type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from "amqplib";
 import type { Counter, Histogram } from "prom-client";
+import { brokerUserOf } from "../../lib/amqp/broker-url.ts";
 import { type Broker, connectBroker } from "../../lib/amqp/connection.ts";
 import { type ApplyBatch, type ApplyMessage, type Consumer, startConsumer } from "../../lib/amqp/consumer.ts";
 import { names } from "../../lib/amqp/topology.ts";
-import { brokerUserOf } from "../../lib/config.ts";
 import type { Db } from "../../lib/db/database.ts";
 import type { Handler } from "../../lib/handlers/context.ts";
 import { applyBatch, applyMessage } from "../../lib/worker/apply-message.ts";

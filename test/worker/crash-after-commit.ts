@@ -1,7 +1,7 @@
 import { writeSync } from "node:fs";
+import { brokerUserOf } from "../../lib/amqp/broker-url.ts";
 import { connectBroker } from "../../lib/amqp/connection.ts";
 import { startConsumer } from "../../lib/amqp/consumer.ts";
-import { brokerUserOf } from "../../lib/config.ts";
 import { createDb } from "../../lib/db/database.ts";
 import { createLogger } from "../../lib/log.ts";
 import { applyMessage } from "../../lib/worker/apply-message.ts";
