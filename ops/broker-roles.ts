@@ -43,13 +43,13 @@ export interface TopicPermission {
   readonly read: string;
 }
 
-const escape = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-const exchange = escape(names.exchange);
-const events = escape(names.events);
-const dlx = escape(names.dlx);
-const retry = escape(names.retry);
-const queue = escape(names.queue);
-const dlq = escape(names.dlq);
+const regexEscape = (name: string) => name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+const exchange = regexEscape(names.exchange);
+const events = regexEscape(names.events);
+const dlx = regexEscape(names.dlx);
+const retry = regexEscape(names.retry);
+const queue = regexEscape(names.queue);
+const dlq = regexEscape(names.dlq);
 const everything = [
   `${exchange}|${events}|${dlx}|${retry}`,
   `${queue}|${dlq}|${queue}\\.retry\\.[0-9]+`,
@@ -58,7 +58,7 @@ const stripeKeys = "stripe\\..+";
 const commandKeys = "command\\..+";
 
 function needs(role: BrokerRole, queuePrefix: string): Needs {
-  const own = [`${escape(queuePrefix)}\\..+`, "amq\\.gen-.+"];
+  const own = [`${regexEscape(queuePrefix)}\\..+`, "amq\\.gen-.+"];
   switch (role) {
     case "release":
       // declares everything and binds (write on the queue, read on the exchange)

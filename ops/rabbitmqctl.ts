@@ -10,12 +10,16 @@ export class RabbitmqctlError extends Error {
 
 const timeoutMs = 30_000;
 
-/** Runs `program args…` (program: RABBITMQCTL split into words) and resolves with its stdout. */
-export function rabbitmqctl(program: readonly string[], args: readonly string[]): Promise<string> {
+/** Runs `program args…` (program: RABBITMQCTL split into words), `input` on stdin; resolves with stdout. */
+export function rabbitmqctl(
+  program: readonly string[],
+  args: readonly string[],
+  input?: string,
+): Promise<string> {
   const [command, ...lead] = program;
   if (command === undefined) return Promise.reject(new RabbitmqctlError("RABBITMQCTL is empty"));
   return new Promise((resolve, reject) => {
-    execFile(command, [...lead, ...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
+    const child = execFile(command, [...lead, ...args], { timeout: timeoutMs }, (error, stdout, stderr) => {
       if (error === null) {
         resolve(stdout);
         return;
@@ -27,6 +31,9 @@ export function rabbitmqctl(program: readonly string[], args: readonly string[])
           : firstLine(stderr) || firstLine(stdout) || error.message;
       reject(new RabbitmqctlError(`rabbitmqctl ${args[0] ?? ""}: ${why}`));
     });
+    // a command that ends before reading its input closes the pipe: that is its answer, not an error
+    child.stdin?.on("error", () => {});
+    child.stdin?.end(input ?? "");
   });
 }
 

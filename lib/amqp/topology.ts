@@ -68,19 +68,34 @@ export async function declareTopology(channel: Channel, retryDelaysMs: readonly 
   }
 }
 
-/** Checks passively that every exchange and queue exists; rejects (and the channel closes) on the first missing. */
-export async function checkTopology(channel: Channel, retryDelaysMs: readonly number[]): Promise<void> {
-  for (const exchange of [names.exchange, names.events, names.dlx, names.retry]) {
-    await channel.checkExchange(exchange);
-  }
-  for (const queue of Object.keys(queueArguments(retryDelaysMs))) await channel.checkQueue(queue);
+/** What a process uses of the topology (by default all of it). */
+export interface TopologyUse {
+  readonly exchanges: readonly string[];
+  readonly queues: readonly string[];
 }
 
-/** The whole topology as one part to ensure (lib/amqp/ensure-topology.ts). */
-export function billingTopology(retryDelaysMs: readonly number[]): TopologyPart {
+/** Every exchange and queue of the topology. */
+export function wholeTopology(retryDelaysMs: readonly number[]): TopologyUse {
+  return {
+    exchanges: [names.exchange, names.events, names.dlx, names.retry],
+    queues: Object.keys(queueArguments(retryDelaysMs)),
+  };
+}
+
+/** Checks passively that these exchanges and queues exist; rejects (and the channel closes) on the first missing. */
+export async function checkTopology(channel: Channel, use: TopologyUse): Promise<void> {
+  for (const exchange of use.exchanges) await channel.checkExchange(exchange);
+  for (const queue of use.queues) await channel.checkQueue(queue);
+}
+
+/**
+ * The topology as a part to ensure (lib/amqp/ensure-topology.ts): checks what the process uses
+ * (a publisher its exchange; the relay need not agree on RETRY_DELAYS_MS), declares it all.
+ */
+export function billingTopology(retryDelaysMs: readonly number[], use?: TopologyUse): TopologyPart {
   return {
     what: "the billing topology",
-    check: (channel) => checkTopology(channel, retryDelaysMs),
+    check: (channel) => checkTopology(channel, use ?? wholeTopology(retryDelaysMs)),
     declare: (channel) => declareTopology(channel, retryDelaysMs),
   };
 }

@@ -63,7 +63,10 @@ export function startDlqArchiver(
         if (current === session) current = undefined;
       });
       channel.on("error", (error: Error) => log.warn({ reason: error.message }, "archiver channel error"));
-      await ensureBillingTopology(deps.broker, channel, options.retryDelaysMs, log);
+      await ensureBillingTopology(deps.broker, channel, options.retryDelaysMs, log, {
+        exchanges: [],
+        queues: [names.dlq],
+      });
       await channel.prefetch(options.prefetch);
       current = session;
       if (abort.signal.aborted) return;

@@ -40,7 +40,10 @@ export function startQueueSampler(
       });
       ch.on("error", (error: Error) => log.warn({ reason: error.message }, "sampler channel error"));
       // the queues exist before they are checked, so a check cannot close the channel
-      await ensureBillingTopology(deps.broker, ch, options.retryDelaysMs, log);
+      await ensureBillingTopology(deps.broker, ch, options.retryDelaysMs, log, {
+        exchanges: [],
+        queues: sampledQueues,
+      });
       channel = ch;
     },
   });

@@ -1,21 +1,25 @@
 import { randomBytes } from "node:crypto";
-import { type BrokerRole, brokerPermissions, rabbitmqctlCommands } from "../../ops/broker-roles.ts";
+import amqplib from "amqplib";
+import { brokerDefinitions } from "../../ops/broker-definitions.ts";
+import type { BrokerRole } from "../../ops/broker-roles.ts";
 import { rabbitmqctl, rabbitmqctlList } from "../../ops/rabbitmqctl.ts";
 import { amqpBase, testVhostPrefix } from "./services.ts";
+import { waitFor } from "./wait.ts";
 
 // Broker users of a test's own, with exactly the permissions `billing-ops broker-permissions`
-// gives a role, through rabbitmqctl (the management plugin may be off). Names carry their birth
-// time, so a later run deletes what a killed run left behind.
+// gives their roles, created in one `rabbitmqctl import_definitions` (the management plugin may be
+// off; each rabbitmqctl run costs seconds). Names carry their birth time, so a later run deletes
+// what a killed run left behind.
 
 const program = ["rabbitmqctl"] as const;
 
 export interface BrokerUser {
   readonly name: string;
-  /** AMQP URL of `vhost` as this user. */
+  /** AMQP URL of the vhost as this user. */
   readonly url: string;
 }
 
-/** Creates one user per entry (concurrently), each with its roles' permissions on `vhost`. */
+/** Creates one user per entry, each with its roles' permissions on `vhost`; resolves once all can log in. */
 export async function createBrokerUsers<K extends string>(
   vhost: string,
   specs: Record<K, { roles: readonly BrokerRole[]; queuePrefix?: string }>,
@@ -28,20 +32,16 @@ export async function createBrokerUsers<K extends string>(
     url.username = encodeURIComponent(name);
     url.password = password;
     url.pathname = `/${encodeURIComponent(vhost)}`;
-    return { key, name, password, url: url.toString(), spec };
+    return { key, name, password, url: url.toString(), ...spec };
   });
   const deleteAll = async () => {
     await Promise.all(made.map((u) => rabbitmqctl(program, ["delete_user", u.name]).catch(() => undefined)));
   };
   try {
-    await Promise.all(made.map((u) => rabbitmqctl(program, ["add_user", u.name, u.password])));
-    await Promise.all(
-      made.flatMap((u) =>
-        rabbitmqctlCommands(u.name, vhost, brokerPermissions(u.spec.roles, u.spec.queuePrefix ?? u.name)).map(
-          (args) => rabbitmqctl(program, args),
-        ),
-      ),
-    );
+    const definitions = JSON.stringify(brokerDefinitions(made.map((u) => ({ ...u, vhost }))));
+    await rabbitmqctl(program, ["import_definitions", "--format", "json"], definitions);
+    // the import finishes asynchronously: wait until every user logs in
+    for (const user of made) await waitFor(() => canLogIn(user.url), `broker user ${user.name}`, 15_000);
   } catch (error) {
     await deleteAll();
     throw error;
@@ -51,6 +51,16 @@ export async function createBrokerUsers<K extends string>(
     BrokerUser
   >;
   return Object.assign(users, { deleteAll });
+}
+
+async function canLogIn(url: string): Promise<boolean> {
+  try {
+    const connection = await amqplib.connect(url);
+    await connection.close();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Deletes test users created over `olderThanMs` ago (left by killed runs). */

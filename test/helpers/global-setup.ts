@@ -3,9 +3,9 @@ import { readdirSync, readFileSync } from "node:fs";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { migrateUp, migrationsFolder } from "../../lib/db/migrator.ts";
-import { databaseUrl, pgAdminUrl, testDatabasePrefix } from "./services.ts";
 import { deleteStaleBrokerUsers } from "./broker-users.ts";
 import { dropStaleLoginRoles } from "./login-roles.ts";
+import { databaseUrl, pgAdminUrl, testDatabasePrefix } from "./services.ts";
 import { deleteStaleVhosts } from "./vhost.ts";
 
 // Once per run: a migrated template database that every test file clones (fast). The template's
