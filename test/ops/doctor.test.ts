@@ -61,20 +61,29 @@ describe("doctor", () => {
     const run = await runOps(["doctor"], greenEnv());
     expect(run.code, run.out).toBe(0);
     const lines = run.out.trim().split("\n");
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(7);
     expect(lines[0]).toMatch(/^✓ database: reachable, migrations current \(\d{4}_\w+\)$/);
     expect(lines[1]).toMatch(
-      /^✓ broker: reachable, topology present \(3 exchanges, 7 queues\); billing_queue: 0 consumer\(s\)/,
+      /^✓ broker: reachable, topology present \(4 exchanges, 7 queues\); billing_queue: 0 consumer\(s\)/,
     );
     expect(lines[2]).toBe(`✓ stripe: ${emulator.url} answered with the key (events.list)`);
     expect(lines[3]).toBe(`✓ ingester: http://127.0.0.1:${web.port}/readyz answered 200`);
-    expect(lines[4]).toBe("all checks passed");
+    expect(lines[4]).toBe("✓ database users: no runtime process is connected to this database right now");
+    // the test's ingester runs as guest, which may do anything on its vhost: a warning, not a failure
+    expect(lines[5]).toMatch(
+      /^! broker users: web as "guest" may configure \(declare, delete\) exchange billing,/,
+    );
+    expect(lines[6]).toBe("all checks passed, 1 warning");
     const json = (await runOps(["doctor", "--json"], greenEnv())).json<{
       ok: boolean;
-      checks: { ok: boolean }[];
+      checks: { ok: boolean; warning?: boolean }[];
     }>();
     expect(json.ok).toBe(true);
-    expect(json.checks.map((c) => c.ok)).toEqual([true, true, true, true]);
+    expect(json.checks.map((c) => c.ok)).toEqual([true, true, true, true, true, true]);
+    expect(json.checks.map((c) => c.warning === true)).toEqual([false, false, false, false, false, true]);
+    const strict = await runOps(["doctor", "--strict"], greenEnv());
+    expect(strict.code).toBe(1);
+    expect(strict.out.trim().split("\n").at(-1)).toBe("all checks passed, 1 warning");
   });
 
   it("is red with the reason when migrations are pending, topology is missing, the key is wrong", async () => {
@@ -91,11 +100,11 @@ describe("doctor", () => {
       /^✗ database: reachable, but \d+ migration\(s\) pending: 0001_schema.*\(run billing-ops migrate\)$/,
     );
     expect(lines[1]).toMatch(
-      /^✗ broker: reachable, but missing: exchange billing, exchange billing.events, exchange billing.dlx, queue billing_queue,.*\(run billing-ops topology\)$/,
+      /^✗ broker: reachable, but missing: exchange billing, exchange billing.events, exchange billing.dlx, exchange billing.retry, queue billing_queue,.*\(run billing-ops topology\)$/,
     );
     expect(lines[2]).toMatch(/^✗ stripe: http:\/\/127\.0\.0\.1:\d+: .*API key/i);
     expect(lines[3]).toBe("✗ ingester: INGESTER_URL is not set (the ingester's base URL)");
-    expect(lines[4]).toBe("4 of 4 checks failed");
+    expect(lines[6]).toBe("4 of 6 checks failed");
   });
 
   // Old code on a database a newer release migrated would refuse to start: doctor says so.
@@ -130,6 +139,8 @@ describe("doctor", () => {
       ["broker", false],
       ["stripe", false],
       ["ingester", false],
+      ["database users", true],
+      ["broker users", true],
     ]);
     expect(checks[0]?.detail).toMatch(/does not exist/);
     expect(checks[1]?.detail).toMatch(/^unreachable: /);
