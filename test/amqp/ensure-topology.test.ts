@@ -17,11 +17,11 @@ const connections: ChannelModel[] = [];
 
 beforeAll(async () => {
   users = await createBrokerUsers(services.vhost.name, { worker: { roles: ["worker"] } });
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await Promise.all(connections.map((c) => c.close().catch(() => undefined)));
   await users?.deleteAll();
-});
+}, 120_000);
 
 async function connect(url: string): Promise<ChannelModel> {
   const connection = await amqplib.connect(url);

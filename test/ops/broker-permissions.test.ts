@@ -85,7 +85,8 @@ describe("broker-permissions", () => {
     } finally {
       await rabbitmqctl(["rabbitmqctl"], ["delete_user", user]).catch(() => undefined);
     }
-  });
+    // six rabbitmqctl runs, seconds each on a busy machine
+  }, 120_000);
 
   it("exits 2 on a missing or unknown role, 1 with rabbitmqctl's reason when it cannot apply", async () => {
     const missing = await runOps(["broker-permissions", "--user", "u"], {});

@@ -24,10 +24,10 @@ beforeAll(async () => {
     createLoginRoles({ worker: ["billing_app"], doctor: ["billing_app"] }),
   ]);
   await declareTopologyOnce(services.vhost.url, [50]);
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await Promise.allSettled([users?.deleteAll(), logins?.dropAll()]);
-});
+}, 120_000);
 
 async function withWorker(urls: { databaseUrl: string; amqpUrl: string }, use: () => Promise<void>) {
   const worker: Running = await startWorker(
@@ -77,7 +77,7 @@ describe("doctor on the running fleet", () => {
         false,
       );
     });
-  });
+  }, 120_000);
 
   it("is content with a billing_app login, and flags a broker user that may do anything", async () => {
     await withWorker(
@@ -100,5 +100,5 @@ describe("doctor on the running fleet", () => {
         );
       },
     );
-  });
+  }, 120_000);
 });

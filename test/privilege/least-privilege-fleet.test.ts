@@ -93,14 +93,14 @@ beforeAll(async () => {
   await waitFor(async () => (await fetch(`${webUrl}/readyz`)).status === 200, "the ingester ready", 10_000);
   billing = await connectBillingClient({ url: users.client.url, service: "privilege-shop", timeoutMs: 5000 });
   await billing.onResult((result) => void results.push(result), { queue: `${users.client.name}.results` });
-}, 60_000);
+}, 120_000);
 
 afterAll(async () => {
   await billing?.close();
   await Promise.allSettled(running.map((r) => r.stop()));
   await emulator?.close();
   await Promise.allSettled([users?.deleteAll(), logins?.dropAll()]);
-});
+}, 120_000);
 
 const db = () => services.database.db;
 const balanceOf = async (accountId: string) =>
