@@ -24,7 +24,7 @@ export async function startRelay(
     name: "relay",
     // Other services bind their own queues to billing.events; an event nobody listens to is delivered.
     mandatory: false,
-    exchanges: [names.events],
+    uses: { exchanges: [names.events], queues: [] },
   });
   const health =
     config.metricsPort === 0
