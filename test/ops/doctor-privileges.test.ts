@@ -71,11 +71,8 @@ describe("doctor on the running fleet", () => {
       expect(line(run.out, "broker users")).toBe(
         `✓ broker users: worker as "${users.worker.name}": no more than their roles need`,
       );
-      // a warning is not a failure, unless asked for
+      // a warning is not a failure (test/ops/doctor.test.ts: unless --strict)
       expect(run.out).toMatch(/, 1 warning\n$/);
-      expect((await runOps(["doctor", "--strict", "--json"], doctorEnv())).json<{ ok: boolean }>().ok).toBe(
-        false,
-      );
     });
   }, 120_000);
 
