@@ -3,7 +3,7 @@ import amqplib from "amqplib";
 import pg from "pg";
 import { brokerUserOf } from "../../lib/amqp/broker-url.ts";
 import { brokerDefinitions, type DefinedUser } from "../broker-definitions.ts";
-import { brokerPermissions } from "../broker-roles.ts";
+import { putUsersViaManagement } from "../management-users.ts";
 import { rabbitmqctl } from "../rabbitmqctl.ts";
 import { managementOf, vhostOf } from "./service-urls.ts";
 
@@ -125,7 +125,7 @@ async function brokerUsers(amqpUrl: string, users: readonly Omit<DefinedUser, "v
   const vhost = vhostOf(amqpUrl);
   const defined = users.map((u) => ({ ...u, vhost }));
   let how: string;
-  if (await viaManagement(amqpUrl, defined)) how = "management API";
+  if (await putUsersViaManagement(managementOf(amqpUrl), defined)) how = "management API";
   else {
     const host = new URL(amqpUrl).hostname;
     if (!["localhost", "127.0.0.1", "::1", "[::1]"].includes(host)) {
@@ -146,37 +146,6 @@ async function brokerUsers(amqpUrl: string, users: readonly Omit<DefinedUser, "v
     await loggedIn(url.toString());
   }
   return how;
-}
-
-async function viaManagement(amqpUrl: string, users: readonly DefinedUser[]): Promise<boolean> {
-  const { baseUrl, authorization } = managementOf(amqpUrl);
-  const put = (path: string, body: unknown) =>
-    fetch(`${baseUrl}${path}`, {
-      method: "PUT",
-      headers: { authorization, "content-type": "application/json" },
-      body: JSON.stringify(body),
-      signal: AbortSignal.timeout(5000),
-    });
-  try {
-    for (const user of users) {
-      const name = encodeURIComponent(user.name);
-      const vhost = encodeURIComponent(user.vhost);
-      const permissions = brokerPermissions(user.roles, user.queuePrefix ?? user.name);
-      const answers = [
-        await put(`/users/${name}`, { password: user.password, tags: "" }),
-        await put(`/permissions/${vhost}/${name}`, {
-          configure: permissions.configure,
-          write: permissions.write,
-          read: permissions.read,
-        }),
-        ...(await Promise.all(permissions.topics.map((t) => put(`/topic-permissions/${vhost}/${name}`, t)))),
-      ];
-      if (answers.some((a) => !a.ok)) return false;
-    }
-    return true;
-  } catch {
-    return false; // no management plugin there
-  }
 }
 
 async function loggedIn(url: string): Promise<void> {

@@ -2,16 +2,26 @@ import { randomBytes } from "node:crypto";
 import amqplib from "amqplib";
 import { brokerDefinitions } from "../../ops/broker-definitions.ts";
 import type { BrokerRole } from "../../ops/broker-roles.ts";
+import {
+  deleteUsersViaManagement,
+  listUsersViaManagement,
+  type ManagementApi,
+  putUsersViaManagement,
+} from "../../ops/management-users.ts";
 import { rabbitmqctl, rabbitmqctlList } from "../../ops/rabbitmqctl.ts";
-import { amqpBase, testVhostPrefix } from "./services.ts";
+import { amqpBase, rabbitManagementUrl, testVhostPrefix } from "./services.ts";
 import { waitFor } from "./wait.ts";
 
 // Broker users of a test's own, with exactly the permissions `billing-ops broker-permissions`
-// gives their roles, created in one `rabbitmqctl import_definitions` (the management plugin may be
-// off; each rabbitmqctl run costs seconds). Names carry their birth time, so a later run deletes
-// what a killed run left behind.
+// gives their roles: through the management API when it runs (cheap), else in one `rabbitmqctl
+// import_definitions` (each rabbitmqctl run costs seconds of CPU). Names carry their birth time, so
+// a later run deletes what a killed run left behind.
 
 const program = ["rabbitmqctl"] as const;
+const management: ManagementApi = {
+  baseUrl: `${rabbitManagementUrl}/api`,
+  authorization: `Basic ${Buffer.from("guest:guest").toString("base64")}`,
+};
 
 export interface BrokerUser {
   readonly name: string;
@@ -35,11 +45,21 @@ export async function createBrokerUsers<K extends string>(
     return { key, name, password, url: url.toString(), ...spec };
   });
   const deleteAll = async () => {
+    if (
+      await deleteUsersViaManagement(
+        management,
+        made.map((u) => u.name),
+      )
+    )
+      return;
     await Promise.all(made.map((u) => rabbitmqctl(program, ["delete_user", u.name]).catch(() => undefined)));
   };
   try {
-    const definitions = JSON.stringify(brokerDefinitions(made.map((u) => ({ ...u, vhost }))));
-    await rabbitmqctl(program, ["import_definitions", "--format", "json"], definitions);
+    const defined = made.map((u) => ({ ...u, vhost }));
+    if (!(await putUsersViaManagement(management, defined))) {
+      const definitions = JSON.stringify(brokerDefinitions(defined));
+      await rabbitmqctl(program, ["import_definitions", "--format", "json"], definitions);
+    }
     // the import finishes asynchronously: wait until every user logs in
     for (const user of made) await waitFor(() => canLogIn(user.url), `broker user ${user.name}`, 15_000);
   } catch (error) {
@@ -65,17 +85,16 @@ async function canLogIn(url: string): Promise<boolean> {
 
 /** Deletes test users created over `olderThanMs` ago (left by killed runs). */
 export async function deleteStaleBrokerUsers(olderThanMs: number): Promise<void> {
-  let users: { user: string }[];
+  let users = await listUsersViaManagement(management);
   try {
-    users = await rabbitmqctlList<{ user: string }>(program, ["list_users"]);
+    users ??= (await rabbitmqctlList<{ user: string }>(program, ["list_users"])).map((u) => u.user);
   } catch {
     return;
   }
-  const stale = users
-    .map((u) => u.user)
-    .filter((name) => {
-      const born = new RegExp(`^${testVhostPrefix}(\\d{13})_`).exec(name)?.[1];
-      return born !== undefined && Date.now() - Number(born) > olderThanMs;
-    });
+  const stale = users.filter((name) => {
+    const born = new RegExp(`^${testVhostPrefix}(\\d{13})_`).exec(name)?.[1];
+    return born !== undefined && Date.now() - Number(born) > olderThanMs;
+  });
+  if (stale.length === 0 || (await deleteUsersViaManagement(management, stale))) return;
   await Promise.all(stale.map((name) => rabbitmqctl(program, ["delete_user", name]).catch(() => undefined)));
 }
