@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { brokerUserOf } from "./amqp/broker-url.ts";
 import { type CommandType, isCommandType } from "./domain/command-types.ts";
 
 // The environment is read here, once, into a frozen object; nothing below the entry points
@@ -25,6 +26,15 @@ export interface RateLimit {
 export interface Config {
   readonly databaseUrl: string;
   readonly amqpUrl: string;
+  /** The broker user AMQP_URL logs in as: what RabbitMQ checks a published user_id against. */
+  readonly amqpUser: string;
+  /**
+   * Broker users whose `stripe.*` messages the worker applies (STRIPE_EVENT_PUBLISHERS; default
+   * the worker's own user). The worker's own user is always among them: its retries carry it.
+   */
+  readonly stripeEventPublishers: readonly string[];
+  /** How ops runs rabbitmqctl (RABBITMQCTL: a command and its leading arguments). */
+  readonly rabbitmqctl: readonly string[];
   readonly port: number;
   /** 0 turns the metrics and health server off. */
   readonly metricsPort: number;
@@ -91,6 +101,7 @@ export const defaults = {
   RECONCILE_LOOKBACK: "3d",
   // Wider than the few seconds an event takes to appear in the list; costs one re-read of 5 min.
   RECONCILE_OVERLAP_S: "300",
+  RABBITMQCTL: "rabbitmqctl",
 } as const;
 
 const requiredStripeKey: ReadonlySet<ProcessName> = new Set(["worker", "reconciler"]);
@@ -124,9 +135,16 @@ export function loadConfig(env: Env, process: ProcessName): Config {
     throw new ConfigError("STRIPE_SECRET_KEY", `required by ${process} (an sk_… key)`);
   }
 
+  const amqpUrl = parseUrl("AMQP_URL", read("AMQP_URL"), ["amqp:", "amqps:"], false);
+  const amqpUser = brokerUserOf(amqpUrl);
   return Object.freeze({
     databaseUrl: parseUrl("DATABASE_URL", read("DATABASE_URL"), ["postgres:", "postgresql:"], true),
-    amqpUrl: parseUrl("AMQP_URL", read("AMQP_URL"), ["amqp:", "amqps:"], false),
+    amqpUrl,
+    amqpUser,
+    stripeEventPublishers: Object.freeze(
+      parseBrokerUsers("STRIPE_EVENT_PUBLISHERS", optional("STRIPE_EVENT_PUBLISHERS"), amqpUser),
+    ),
+    rabbitmqctl: Object.freeze(read("RABBITMQCTL").split(/\s+/)),
     port: parseInteger("PORT", read("PORT"), 0, 65535),
     metricsPort: parseInteger("METRICS_PORT", read("METRICS_PORT"), 0, 65535),
     stripeWebhookSecrets: Object.freeze(secrets),
@@ -249,6 +267,15 @@ function parseWebhookSecrets(raw: string | undefined): string[] {
     }
   });
   return secrets;
+}
+
+/** Comma-separated broker user names; the worker's own user is always one of them. */
+function parseBrokerUsers(name: string, raw: string | undefined, own: string): string[] {
+  const users = (raw ?? "").split(",").map((u) => u.trim());
+  if (raw !== undefined && users.some((u) => u === "" || /\s/.test(u))) {
+    throw new ConfigError(name, "expected broker user names, comma-separated (no blanks)");
+  }
+  return [...new Set([own, ...users.filter((u) => u !== "")])];
 }
 
 function parseRetryDelays(name: string, raw: string | undefined): number[] {

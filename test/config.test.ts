@@ -118,6 +118,32 @@ describe("loadConfig", () => {
     expect(loadConfig({ ...web }, "web").stripeWebhookSecrets).toEqual(["whsec_a"]);
   });
 
+  // The broker user a process publishes as (RabbitMQ checks user_id against it), and whom the
+  // worker trusts for Stripe events: by default itself, so a one-user setup keeps working.
+  it("reads the broker user, STRIPE_EVENT_PUBLISHERS and RABBITMQCTL", () => {
+    const plain = loadConfig({ ...worker }, "worker");
+    expect(plain.amqpUser).toBe("guest");
+    expect(plain.stripeEventPublishers).toEqual(["guest"]);
+    expect(plain.rabbitmqctl).toEqual(["rabbitmqctl"]);
+    const split = loadConfig(
+      {
+        ...worker,
+        AMQP_URL: "amqp://billing%2Dworker:pw@mq:5672/billing",
+        STRIPE_EVENT_PUBLISHERS: " billing-web , billing-ops,billing-web",
+        RABBITMQCTL: "docker compose exec -T rabbitmq rabbitmqctl",
+      },
+      "worker",
+    );
+    expect(split.amqpUser).toBe("billing-worker");
+    // its own user always: the worker's retries carry it
+    expect(split.stripeEventPublishers).toEqual(["billing-worker", "billing-web", "billing-ops"]);
+    expect(split.rabbitmqctl).toEqual(["docker", "compose", "exec", "-T", "rabbitmq", "rabbitmqctl"]);
+    expect(problem({ STRIPE_EVENT_PUBLISHERS: "a,,b" })).toMatch(
+      /^STRIPE_EVENT_PUBLISHERS: expected broker user names/,
+    );
+    expect(problem({ STRIPE_EVENT_PUBLISHERS: "a b" })).toMatch(/^STRIPE_EVENT_PUBLISHERS:/);
+  });
+
   // The ingester's cap on unconfirmed publishes bounds its memory: a default, and a bad value names it.
   it("reads INGEST_MAX_IN_FLIGHT", () => {
     expect(loadConfig({ ...web }, "web").ingestMaxInFlight).toBe(500);

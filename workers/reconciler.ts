@@ -44,7 +44,7 @@ export async function startReconcilerProcess(
     name: "reconciler",
   });
   const reconciler = startReconciler(
-    { db, lock, stripe, publisher, log },
+    { db, lock, stripe, publisher, userId: config.amqpUser, log },
     {
       intervalMs: config.reconcileIntervalS * 1000,
       lookbackS: config.reconcileLookbackS,

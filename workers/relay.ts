@@ -1,5 +1,6 @@
 import { connectBroker } from "../lib/amqp/connection.ts";
 import { createPublisher } from "../lib/amqp/publisher.ts";
+import { names } from "../lib/amqp/topology.ts";
 import type { Config } from "../lib/config.ts";
 import { createDb } from "../lib/db/database.ts";
 import { closeAll, isMain, once, type Running, runProcess } from "../lib/lifecycle.ts";
@@ -23,6 +24,7 @@ export async function startRelay(
     name: "relay",
     // Other services bind their own queues to billing.events; an event nobody listens to is delivered.
     mandatory: false,
+    uses: { exchanges: [names.events], queues: [] },
   });
   const health =
     config.metricsPort === 0

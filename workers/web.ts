@@ -31,11 +31,13 @@ export async function startWeb(
       [webhookPath]: webhookRoute({
         verify: createWebhookVerifier(config.stripeWebhookSecrets, config.stripeWebhookToleranceS),
         enqueue,
+        userId: config.amqpUser,
       }),
       [commandsPath]: commandRoute({
         tokens: config.commandTokens,
         limiter: createRateLimiter<CommandToken>(config.commandRateLimit),
         enqueue,
+        userId: config.amqpUser,
       }),
     },
     isReady: publisher.isReady,

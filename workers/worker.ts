@@ -49,6 +49,7 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
       commandsInFlight: Math.max(1, Math.floor(config.pgPoolSize / 2)),
       retryDelaysMs: config.retryDelaysMs,
       publishTimeoutMs: config.publishTimeoutMs,
+      publishers: { trusted: new Set(config.stripeEventPublishers), self: config.amqpUser },
     },
   );
   const archiver = startDlqArchiver({ broker, db, log }, { retryDelaysMs: config.retryDelaysMs });

@@ -1,10 +1,15 @@
 import type { Message, MessageProperties, Options } from "amqplib";
 import { errorCode, errorMessage } from "../domain/errors.ts";
+import { firstPublisher, originalUserIdHeader } from "../domain/stripe-publisher-trust.ts";
 import { originalRoutingKey } from "./inbound-message.ts";
 import { names } from "./topology.ts";
 
 // The fresh copies the consumer publishes before it acks a failed delivery: one for a delayed-retry
 // queue, one for the dead-letter exchange. Same body and properties, our bookkeeping in headers.
+// RabbitMQ refuses a user_id other than the publishing connection's user, so a copy carries the
+// worker's own (`publisher`) and keeps the first publisher's in x-original-user-id: a retried
+// Stripe event stays trusted only if its first publisher was, and a dead letter remembers it for
+// its replay (lib/domain/stripe-publisher-trust.ts).
 
 export interface OutgoingCopy {
   readonly exchange: string;
@@ -18,13 +23,22 @@ export type DeadLetterKind = "permanent" | "exhausted";
 // Header values are bounded so that a huge error text cannot push a message over the frame limit.
 const maxErrorLength = 1000;
 
-/** The copy for `billing_queue.retry.<ms>`: x-attempts + 1; back in billing_queue after the queue's TTL. */
-export function retryCopy(delivery: Message, attempt: number, queue: string, error: unknown): OutgoingCopy {
+/**
+ * The copy for `billing_queue.retry.<ms>` (through exchange billing.retry, bound by queue name):
+ * x-attempts + 1; back in billing_queue after the queue's TTL. `publisher` is the worker's broker user.
+ */
+export function retryCopy(
+  delivery: Message,
+  attempt: number,
+  queue: string,
+  error: unknown,
+  publisher: string,
+): OutgoingCopy {
   return {
-    exchange: "",
+    exchange: names.retry,
     routingKey: queue,
     content: delivery.content,
-    options: publishOptions(delivery.properties, {
+    options: publishOptions(delivery.properties, publisher, {
       "x-attempts": attempt + 1,
       "x-routing-key": originalRoutingKey(delivery),
       "x-last-error": bounded(errorMessage(error)),
@@ -39,13 +53,14 @@ export function deadLetterCopy(
   kind: DeadLetterKind,
   error: unknown,
   failedAt: Date,
+  publisher: string,
 ): OutgoingCopy {
   const routingKey = originalRoutingKey(delivery);
   return {
     exchange: names.dlx,
     routingKey,
     content: delivery.content,
-    options: publishOptions(delivery.properties, {
+    options: publishOptions(delivery.properties, publisher, {
       "x-error": bounded(errorMessage(error)),
       "x-error-kind": kind,
       "x-error-code": errorCode(error),
@@ -56,15 +71,21 @@ export function deadLetterCopy(
   };
 }
 
-function publishOptions(properties: MessageProperties, extra: Record<string, unknown>): Options.Publish {
+function publishOptions(
+  properties: MessageProperties,
+  publisher: string,
+  extra: Record<string, unknown>,
+): Options.Publish {
   const headers: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(properties.headers ?? {})) {
     // set by the broker on a redelivery: it describes the old delivery, not the copy
     if (name !== "x-delivery-count") headers[name] = value;
   }
+  headers[originalUserIdHeader] = firstPublisher(properties.userId, headers[originalUserIdHeader]);
   Object.assign(headers, extra);
   return {
     headers,
+    userId: publisher,
     // the copy must survive a broker restart whatever the original said
     deliveryMode: 2,
     ...defined("contentType", properties.contentType),
@@ -77,7 +98,6 @@ function publishOptions(properties: MessageProperties, extra: Record<string, unk
     ...defined("timestamp", properties.timestamp),
     ...defined("type", properties.type),
     ...defined("appId", properties.appId),
-    // userId is left out: RabbitMQ closes the channel on a user-id that is not the connection's user.
   };
 }
 

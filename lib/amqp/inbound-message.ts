@@ -5,6 +5,7 @@ import { errorMessage, PermanentError } from "../domain/errors.ts";
 import { parseAttempts } from "../domain/retry-policy.ts";
 import { type StripeChange, stripeChange } from "../domain/stripe-change.ts";
 import { parseStripeEvent, type StripeEvent } from "../domain/stripe-event.ts";
+import { originalUserIdHeader, untrustedPublisherError } from "../domain/stripe-publisher-trust.ts";
 
 // A delivery from billing_queue is read ONCE, where it comes in, into a typed message: a Stripe
 // event (with the change it asks for) or a command (validated). Everything after this switches on
@@ -56,14 +57,26 @@ export type ReadDelivery =
   | { readonly facts: DeliveryFacts; readonly message: InboundMessage; readonly refusal?: undefined }
   | { readonly facts: DeliveryFacts; readonly message?: undefined; readonly refusal: PermanentError };
 
-/** Reads a delivery into a typed message, or a PermanentError saying why it can never apply. */
-export function readDelivery(delivery: Message): ReadDelivery {
-  return readMessage({
-    ...delivery.properties,
-    routingKey: delivery.fields.routingKey,
-    headers: delivery.properties.headers ?? {},
-    body: delivery.content,
-  });
+/**
+ * Who may have published a Stripe event that is applied: the broker users trusted for it
+ * (STRIPE_EVENT_PUBLISHERS), or "any" where the publisher is not in question (ops reading keys).
+ */
+export type StripePublishers = ReadonlySet<string> | "any";
+
+/**
+ * Reads a delivery into a typed message, or a PermanentError saying why it can never apply,
+ * including a `stripe.*` message that no trusted publisher sent.
+ */
+export function readDelivery(delivery: Message, publishers: StripePublishers): ReadDelivery {
+  return readMessage(
+    {
+      ...delivery.properties,
+      routingKey: delivery.fields.routingKey,
+      headers: delivery.properties.headers ?? {},
+      body: delivery.content,
+    },
+    publishers,
+  );
 }
 
 /** A message as the broker delivered it, or as a dead letter keeps it. */
@@ -78,10 +91,10 @@ export interface RawMessage {
 }
 
 /** Reads a raw message as the worker does (ops use it on dead letters). */
-export function readMessage(raw: RawMessage): ReadDelivery {
+export function readMessage(raw: RawMessage, publishers: StripePublishers): ReadDelivery {
   const facts = rawFacts(raw);
   try {
-    return { facts, message: toMessage(raw, facts) };
+    return { facts, message: toMessage(raw, facts, publishers) };
   } catch (error) {
     if (error instanceof PermanentError) return { facts, refusal: error };
     throw error;
@@ -155,11 +168,20 @@ function commandInboxKey(commandId: string, body: Buffer): string {
   return `command:${commandId}:${createHash("sha256").update(body).digest("hex")}`;
 }
 
-function toMessage(raw: RawMessage, facts: DeliveryFacts): InboundMessage {
+function toMessage(raw: RawMessage, facts: DeliveryFacts, publishers: StripePublishers): InboundMessage {
   const { messageId, routingKey } = facts;
   if (messageId === undefined) throw new PermanentError("invalid_message", "message has no messageId");
   const base = { ...facts, messageId, body: raw.body, headers: raw.headers };
   if (routingKey.startsWith("stripe.")) {
+    // before the body: whatever it says, nothing of it is believed unless a trusted user sent it
+    if (publishers !== "any") {
+      const original = raw.headers[originalUserIdHeader];
+      const untrusted = untrustedPublisherError(
+        { userId: facts.userId, originalUserId: typeof original === "string" ? original : undefined },
+        publishers,
+      );
+      if (untrusted !== undefined) throw untrusted;
+    }
     const event = parseStripeEvent(raw.body);
     if (event.id !== messageId) {
       throw new PermanentError(

@@ -3,7 +3,8 @@ import type { ConfirmChannel, Message, Options } from "amqplib";
 import { TransientError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import { type Broker, openChannel } from "./connection.ts";
-import { declareTopology } from "./topology.ts";
+import { ensureBillingTopology } from "./ensure-billing-topology.ts";
+import { names, type TopologyUse } from "./topology.ts";
 
 export interface Publisher {
   /** Resolves only when the broker confirmed the message; rejects (broker_unavailable) otherwise. */
@@ -29,6 +30,11 @@ export function createPublisher(
     name?: string;
     /** Default true: an unroutable message is a failure. False where no queue need be bound (billing.events). */
     mandatory?: boolean;
+    /**
+     * What it needs of the topology, checked at each connect: by default exchange billing and
+     * billing_queue (a mandatory publish is refused while no queue takes it).
+     */
+    uses?: TopologyUse;
   },
 ): Publisher {
   const mandatory = options.mandatory ?? true;
@@ -53,7 +59,13 @@ export function createPublisher(
     name: options.name ?? "publisher",
     log,
     setup: async (ch) => {
-      await declareTopology(ch, options.retryDelaysMs);
+      await ensureBillingTopology(
+        broker,
+        ch,
+        options.retryDelaysMs,
+        log,
+        options.uses ?? { exchanges: [names.exchange], queues: [names.queue] },
+      );
       ch.on("return", (message: Message) => {
         const id = String(message.properties.messageId ?? "");
         returned.set(id, (returned.get(id) ?? 0) + 1);

@@ -1,28 +1,34 @@
 import type { PublishOptions } from "./publisher.ts";
 
-// The one place that says how a Stripe event is put on exchange `billing` (the Contract's webhook
-// message), for the ingester and the reconciler alike; only x-source tells the two paths apart.
+// The Contract's webhook message, one definition for every path that puts a Stripe event on
+// exchange `billing` (the ingester, the reconciler): the worker applies a `stripe.*` message only
+// when RabbitMQ vouches, through user_id, that a trusted publisher sent it.
 
-/** Who put a Stripe event on the broker: the ingester (a webhook) or the reconciler (the Events API). */
-export type StripeEventSource = "stripe" | "reconcile";
-
-/** The routing key of a Stripe event of this type. */
-export function stripeEventRoutingKey(type: string): string {
-  return `stripe.${type}`;
+export interface StripeEventPublish {
+  readonly routingKey: string;
+  readonly options: PublishOptions;
 }
 
-/** The properties of a Stripe event message: messageId = event id, type, JSON, persistent, x-source. */
-export function stripeEventPublishOptions(
-  eventId: string,
-  type: string,
-  source: StripeEventSource,
-): PublishOptions {
+/** Routing key and properties for one Stripe event, published by broker user `userId` from `source`. */
+export function stripeEventMessage(input: {
+  readonly eventId: string;
+  readonly eventType: string;
+  /** The x-source header: "stripe" for a webhook, "reconcile" for an event fetched from the API. */
+  readonly source: string;
+  /** The publishing connection's broker user: RabbitMQ refuses any other. */
+  readonly userId: string;
+  readonly now?: Date;
+}): StripeEventPublish {
   return {
-    messageId: eventId,
-    type,
-    contentType: "application/json",
-    persistent: true,
-    timestamp: Math.floor(Date.now() / 1000),
-    headers: { "x-source": source },
+    routingKey: `stripe.${input.eventType}`,
+    options: {
+      messageId: input.eventId,
+      type: input.eventType,
+      contentType: "application/json",
+      persistent: true,
+      timestamp: Math.floor((input.now ?? new Date()).getTime() / 1000),
+      userId: input.userId,
+      headers: { "x-source": input.source },
+    },
   };
 }

@@ -1,15 +1,21 @@
 import type { Channel } from "amqplib";
 import { retryQueueName } from "../domain/retry-policy.ts";
+import type { TopologyPart } from "./ensure-topology.ts";
 
 export { retryQueueName };
 
-// The RabbitMQ topology of the Contract. Every process declares it on every (re)connect, so a
-// broker that lost its definitions (or a new vhost) is repaired by whichever process connects.
+// The RabbitMQ topology of the Contract. `release` declares it; every other process makes sure it
+// exists on every (re)connect (lib/amqp/ensure-topology.ts): passively when it is there, so that
+// no runtime process needs `configure` permission, and by declaring it when it is missing and the
+// broker user may, so that a broker that lost its definitions (or a new vhost) is repaired by
+// whichever process connects with the right to.
 
 export const names = {
   exchange: "billing",
   events: "billing.events",
   dlx: "billing.dlx",
+  /** Direct exchange of the retry queues (each bound by its name): the worker writes no other queue. */
+  retry: "billing.retry",
   queue: "billing_queue",
   dlq: "billing_queue.dlq",
 } as const;
@@ -50,10 +56,46 @@ export async function declareTopology(channel: Channel, retryDelaysMs: readonly 
   await channel.assertExchange(names.exchange, "topic", { durable: true });
   await channel.assertExchange(names.events, "topic", { durable: true });
   await channel.assertExchange(names.dlx, "topic", { durable: true });
+  await channel.assertExchange(names.retry, "direct", { durable: true });
   for (const [queue, args] of Object.entries(queueArguments(retryDelaysMs))) {
     await channel.assertQueue(queue, { durable: true, arguments: args });
   }
   await channel.bindQueue(names.queue, names.exchange, "stripe.#");
   await channel.bindQueue(names.queue, names.exchange, "command.#");
   await channel.bindQueue(names.dlq, names.dlx, "#");
+  for (const delay of retryDelaysMs) {
+    await channel.bindQueue(retryQueueName(delay), names.retry, retryQueueName(delay));
+  }
+}
+
+/** What a process uses of the topology (by default all of it). */
+export interface TopologyUse {
+  readonly exchanges: readonly string[];
+  readonly queues: readonly string[];
+}
+
+/** Every exchange and queue of the topology. */
+export function wholeTopology(retryDelaysMs: readonly number[]): TopologyUse {
+  return {
+    exchanges: [names.exchange, names.events, names.dlx, names.retry],
+    queues: Object.keys(queueArguments(retryDelaysMs)),
+  };
+}
+
+/** Checks passively that these exchanges and queues exist; rejects (and the channel closes) on the first missing. */
+export async function checkTopology(channel: Channel, use: TopologyUse): Promise<void> {
+  for (const exchange of use.exchanges) await channel.checkExchange(exchange);
+  for (const queue of use.queues) await channel.checkQueue(queue);
+}
+
+/**
+ * The topology as a part to ensure (lib/amqp/ensure-topology.ts): checks what the process uses
+ * (a publisher its exchange; the relay need not agree on RETRY_DELAYS_MS), declares it all.
+ */
+export function billingTopology(retryDelaysMs: readonly number[], use?: TopologyUse): TopologyPart {
+  return {
+    what: "the billing topology",
+    check: (channel) => checkTopology(channel, use ?? wholeTopology(retryDelaysMs)),
+    declare: (channel) => declareTopology(channel, retryDelaysMs),
+  };
 }

@@ -3,6 +3,7 @@ import type { ConfirmChannel, Message } from "amqplib";
 import { names } from "../amqp/topology.ts";
 import type { CommandType } from "../domain/command-types.ts";
 import { type CommandOf, validateCommand } from "../domain/commands.ts";
+import { ensureBillingExchange } from "./billing-exchange.ts";
 import { commandMessage } from "./command-message.ts";
 import { InvalidCommandError } from "./invalid-command-error.ts";
 import {
@@ -96,8 +97,8 @@ export async function connectBillingClient(options: BillingClientOptions): Promi
     json: false,
     publishTimeout: timeoutMs,
     setup: async (channel: ConfirmChannel) => {
-      // the same declaration as billing's own: idempotent, and publishing never hits a missing exchange
-      await channel.assertExchange(names.exchange, "topic", { durable: true });
+      // publishing never hits a missing exchange; no configure permission needed when it exists
+      await ensureBillingExchange(connection, channel, names.exchange, onError);
       channel.on("return", (message: Message) => {
         const id = String(message.properties.messageId ?? "");
         returned.set(id, (returned.get(id) ?? 0) + 1);

@@ -1,6 +1,7 @@
 import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-manager";
 import type { Channel, ConsumeMessage } from "amqplib";
 import { names } from "../amqp/topology.ts";
+import { ensureBillingExchange } from "./billing-exchange.ts";
 import { type CommandResult, readCommandResult } from "./command-result.ts";
 import { withTimeout } from "./with-timeout.ts";
 
@@ -78,7 +79,7 @@ export async function subscribeToResults(
     json: false,
     setup: async (channel: Channel) => {
       try {
-        await channel.assertExchange(names.events, "topic", { durable: true });
+        await ensureBillingExchange(deps.connection, channel, names.events, deps.onError);
         const { queue } =
           named === undefined
             ? await channel.assertQueue("", { exclusive: true, autoDelete: true, durable: false })

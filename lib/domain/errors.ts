@@ -10,6 +10,8 @@ export const errorCodes = [
   "unknown_account",
   "idempotency_conflict",
   "currency_mismatch",
+  // a stripe.* message RabbitMQ cannot vouch came from a trusted publisher (STRIPE_EVENT_PUBLISHERS)
+  "untrusted_publisher",
   // a command that ran and was refused (recorded as a failed command, not a dead letter)
   "insufficient_funds",
   "stripe_request_failed",

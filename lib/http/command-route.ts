@@ -27,11 +27,12 @@ const tooLarge = refusal(413, "body_too_large", "body over 1 MiB", { close: true
 const aborted = refusal(400, "client_aborted", "request body incomplete");
 const notJson = refusal(400, "not_json", "body is not JSON");
 
-/** The command route for the configured tokens, with one rate limiter keyed by token. */
+/** The command route for the configured tokens, with one rate limiter keyed by token; `userId`: as webhooks. */
 export function commandRoute(deps: {
   tokens: readonly CommandToken[];
   limiter: RateLimiter<CommandToken>;
   enqueue: Enqueue;
+  userId: string;
 }): Route {
   return async (req) => {
     const auth = authenticate(req.headers.authorization, deps.tokens);
@@ -72,7 +73,10 @@ export function commandRoute(deps: {
     }
     const { command } = validation;
     const message = commandMessage(command, token.service);
-    const refused = await deps.enqueue(commandsPath, message.routingKey, message.content, message.options);
+    const refused = await deps.enqueue(commandsPath, message.routingKey, message.content, {
+      ...message.options,
+      userId: deps.userId,
+    });
     if (refused !== undefined) return { ...refused, detail: `${command.id}: ${refused.detail}` };
     return answer(202, { id: command.id, status: "accepted" });
   };

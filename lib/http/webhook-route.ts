@@ -1,4 +1,4 @@
-import { stripeEventPublishOptions, stripeEventRoutingKey } from "../amqp/stripe-event-message.ts";
+import { stripeEventMessage } from "../amqp/stripe-event-message.ts";
 import { webhookSignatureRejections } from "../metrics/registry.ts";
 import type { WebhookRejection, WebhookVerifier } from "../stripe/verify.ts";
 import type { Enqueue } from "./enqueue.ts";
@@ -27,9 +27,11 @@ const signatureReasons: ReadonlySet<WebhookRejection> = new Set([
   "bad_signature",
   "timestamp_outside_tolerance",
 ]);
-
-/** The webhook route: verify, publish the exact bytes, answer after the confirm. */
-export function webhookRoute(deps: { verify: WebhookVerifier; enqueue: Enqueue }): Route {
+/**
+ * The webhook route: verify, publish the exact bytes, answer after the confirm. `userId` is the
+ * ingester's broker user: the worker applies Stripe events only from trusted publishers.
+ */
+export function webhookRoute(deps: { verify: WebhookVerifier; enqueue: Enqueue; userId: string }): Route {
   return async (req) => {
     const header = req.headers["stripe-signature"];
     // Refused before the body is read: without a signature nothing in it can be trusted.
@@ -38,13 +40,13 @@ export function webhookRoute(deps: { verify: WebhookVerifier; enqueue: Enqueue }
     if (!raw.ok) return raw.reason === "too_large" ? tooLarge : aborted;
     const verified = deps.verify(raw.body, header);
     if (!verified.ok) return reject(verified.reason);
-    const options = stripeEventPublishOptions(verified.eventId, verified.eventType, "stripe");
-    const refused = await deps.enqueue(
-      webhookPath,
-      stripeEventRoutingKey(verified.eventType),
-      raw.body,
-      options,
-    );
+    const message = stripeEventMessage({
+      eventId: verified.eventId,
+      eventType: verified.eventType,
+      source: "stripe",
+      userId: deps.userId,
+    });
+    const refused = await deps.enqueue(webhookPath, message.routingKey, raw.body, message.options);
     return refused === undefined
       ? received
       : { ...refused, detail: `${verified.eventId}: ${refused.detail}` };

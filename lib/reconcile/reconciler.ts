@@ -1,6 +1,6 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Publisher } from "../amqp/publisher.ts";
-import { stripeEventPublishOptions, stripeEventRoutingKey } from "../amqp/stripe-event-message.ts";
+import { stripeEventMessage } from "../amqp/stripe-event-message.ts";
 import { names } from "../amqp/topology.ts";
 import type { Db } from "../db/database.ts";
 import { errorCode, errorMessage } from "../domain/errors.ts";
@@ -37,6 +37,8 @@ export interface ReconcilerDeps {
   readonly lock: LeaderLock;
   readonly stripe: StripeApi;
   readonly publisher: Publisher;
+  /** The broker user it publishes as (RabbitMQ checks user_id against the connection's user). */
+  readonly userId: string;
   readonly log: Logger;
 }
 
@@ -83,13 +85,20 @@ export function startReconciler(deps: ReconcilerDeps, options: ReconcilerOptions
     passAbort?.abort(new Error(`lost the lock: ${reason}`));
   });
 
-  const publish = (event: { id: string; type: string }) =>
-    deps.publisher.publish(
+  const publish = (event: { id: string; type: string }) => {
+    const message = stripeEventMessage({
+      eventId: event.id,
+      eventType: event.type,
+      source: "reconcile",
+      userId: deps.userId,
+    });
+    return deps.publisher.publish(
       names.exchange,
-      stripeEventRoutingKey(event.type),
+      message.routingKey,
       Buffer.from(JSON.stringify(event)),
-      stripeEventPublishOptions(event.id, event.type, "reconcile"),
+      message.options,
     );
+  };
 
   async function tick(): Promise<TickOutcome> {
     if (!deps.lock.held()) {

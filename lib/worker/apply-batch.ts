@@ -7,7 +7,7 @@ import {
   type PlannedEvent,
   planBatch,
 } from "../domain/batch-plan.ts";
-import type { BillingError } from "../domain/errors.ts";
+import { type BillingError, TransientError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import {
   paymentProcessing,
@@ -17,7 +17,7 @@ import {
 } from "../metrics/registry.ts";
 import { insertCustomers } from "../tables/customers.ts";
 import { lockEntities, writeEntities } from "../tables/entity-table.ts";
-import { claimInbox, releaseInbox } from "../tables/inbox.ts";
+import { claimInbox, inboxHolds } from "../tables/inbox.ts";
 import { invoicesTable } from "../tables/invoices.ts";
 import { countPostings, lockAccounts, readLedgerEntries, writePostings } from "../tables/ledger.ts";
 import { emitAll } from "../tables/outbox.ts";
@@ -27,10 +27,11 @@ import { subscriptionsTable } from "../tables/subscriptions.ts";
 import { withQuickRetries } from "./quick-retry.ts";
 
 // Applies a batch of Stripe events in ONE transaction with a fixed number of statements, whatever
-// its size: (a) claim the inbox; (b) lock every row the batch touches, one statement per table, in
-// one global order (inbox keys, payments, subscriptions, invoices, then accounts; each in key
-// order); (c) decide every effect in pure code (lib/domain/batch-plan.ts); (d) write each table in
-// one statement, audit and outbox included; (e) commit. The caller acks after this resolves.
+// its size: (a) read which keys the inbox holds; (b) lock every row the batch touches, one
+// statement per table, in one global order (payments, subscriptions, invoices, then accounts; each
+// in key order); (c) decide every effect in pure code (lib/domain/batch-plan.ts); (d) claim the
+// inbox keys of what applies, then write each table in one statement, audit and outbox included;
+// (e) commit. The caller acks after this resolves.
 
 /** How one message of a batch ended. A refused one changed nothing and is the caller's to retry or park. */
 export type EventOutcome =
@@ -64,14 +65,16 @@ async function applyInOneTransaction(
   messages: readonly StripeEventMessage[],
 ): Promise<{ outcomes: EventOutcome[]; plan: BatchPlan | undefined }> {
   return db.transaction().execute(async (trx) => {
-    // (a) A key twice in the batch is claimed once, so its second message is a duplicate.
+    // (a) A key already in the inbox, or twice in the batch, is a duplicate.
     const keys = messages.map((message) => inboxKey(message));
-    const claimed = await claimInbox(trx, keys);
+    const seen = await inboxHolds(trx, keys);
     const outcomes: EventOutcome[] = messages.map(() => ({ status: "duplicate" }));
     const fresh: PlannedEvent[] = [];
     messages.forEach((message, index) => {
-      if (claimed.delete(keys[index] as string))
-        fresh.push({ index, event: message.event, change: message.change });
+      const key = keys[index] as string;
+      if (seen.has(key)) return;
+      seen.add(key);
+      fresh.push({ index, event: message.event, change: message.change });
     });
     if (fresh.length === 0) return { outcomes, plan: undefined };
 
@@ -93,7 +96,17 @@ async function applyInOneTransaction(
       balances,
     });
 
-    // (d) Write.
+    // (d) Write: first the inbox keys of what applies (a refused event claims nothing, so its retry
+    // finds its key free). Another worker that claimed one of them since (a) made this plan stale:
+    // its claim is waited for, then found, and the batch is retried, now seeing a duplicate.
+    const applied = plan.audited.map((index) => keys[index] as string);
+    const claimed = await claimInbox(trx, applied);
+    if (claimed.size !== new Set(applied).size) {
+      throw new TransientError(
+        "serialization_failure",
+        "a message of the batch was applied meanwhile; retried",
+      );
+    }
     await writeEntities(trx, paymentsTable, plan.payments);
     await writeEntities(trx, subscriptionsTable, plan.subscriptions);
     await writeEntities(trx, invoicesTable, plan.invoices);
@@ -112,16 +125,10 @@ async function applyInOneTransaction(
       }),
     );
     await emitAll(trx, plan.outbox);
-    const refused: string[] = [];
     for (const [index, result] of plan.results) {
-      if (result.status === "applied") outcomes[index] = { status: "applied" };
-      else {
-        outcomes[index] = { status: "refused", error: result.error };
-        refused.push(keys[index] as string);
-      }
+      outcomes[index] =
+        result.status === "applied" ? { status: "applied" } : { status: "refused", error: result.error };
     }
-    // a refused event's claim goes too: its retry (or replay) must find the key free
-    await releaseInbox(trx, refused);
     return { outcomes, plan };
   });
 }

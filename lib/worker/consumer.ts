@@ -2,6 +2,7 @@ import type { ConsumeMessage } from "amqplib";
 import { confirmedPublish, type PublishCopy } from "../amqp/confirmed-publish.ts";
 import { type Broker, openChannel } from "../amqp/connection.ts";
 import { type DeliverySession, openDeliverySession } from "../amqp/delivery-session.ts";
+import { ensureBillingTopology } from "../amqp/ensure-billing-topology.ts";
 import { deadLetterCopy, retryCopy } from "../amqp/failure-copies.ts";
 import { createInFlight } from "../amqp/in-flight.ts";
 import {
@@ -10,7 +11,7 @@ import {
   readDelivery,
   type StripeEventMessage,
 } from "../amqp/inbound-message.ts";
-import { declareTopology, names } from "../amqp/topology.ts";
+import { names } from "../amqp/topology.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorCode, errorKind, errorMessage } from "../domain/errors.ts";
 import { decide } from "../domain/retry-policy.ts";
@@ -46,6 +47,12 @@ export interface ConsumerOptions {
   readonly retryDelaysMs: readonly number[];
   /** How long a retry or dead-letter copy may wait for its confirm. */
   readonly publishTimeoutMs: number;
+  /**
+   * Broker users whose `stripe.*` messages are applied (anything else is dead-lettered at once),
+   * and this consumer's own user, which its retry and dead-letter copies carry as user_id; it is
+   * trusted too (lib/domain/stripe-publisher-trust.ts).
+   */
+  readonly publishers: { readonly trusted: ReadonlySet<string>; readonly self: string };
 }
 
 export interface Consumer {
@@ -80,6 +87,8 @@ export function startConsumer(
   options: ConsumerOptions,
 ): Consumer {
   const log = deps.log.child({ subsystem: "consumer" });
+  const { self } = options.publishers;
+  const trusted: ReadonlySet<string> = new Set([...options.publishers.trusted, self]);
   const report = createOutcomeReport(log);
   const inFlight = createInFlight();
   const commandLane = createLane(options.commandsInFlight ?? 4);
@@ -111,7 +120,7 @@ export function startConsumer(
       });
       // Without a listener a channel error (e.g. a precondition failure) would be thrown.
       channel.on("error", (error: Error) => log.warn({ reason: error.message }, "consumer channel error"));
-      await declareTopology(channel, options.retryDelaysMs);
+      await ensureBillingTopology(deps.broker, channel, options.retryDelaysMs, log);
       await channel.prefetch(options.prefetch);
       current = subscription;
       if (!stopping) await subscribe(subscription);
@@ -140,7 +149,7 @@ export function startConsumer(
     log.warn("RabbitMQ cancelled the consumer; resubscribing");
     setTimeout(() => {
       if (stopping || !session.open || current !== subscription) return;
-      declareTopology(session.channel, options.retryDelaysMs)
+      ensureBillingTopology(deps.broker, session.channel, options.retryDelaysMs, log)
         .then(() => subscribe(subscription))
         .catch((error: unknown) => {
           log.warn({ reason: errorMessage(error) }, "cannot resubscribe; reconnecting");
@@ -151,7 +160,7 @@ export function startConsumer(
 
   // Read once, here; then Stripe events to the batcher, commands to their lane.
   function take(subscription: Subscription, delivery: ConsumeMessage): void {
-    const read = readDelivery(delivery);
+    const read = readDelivery(delivery, trusted);
     report.taken(read.facts, delivery.properties.timestamp);
     subscription.session.take(delivery);
     inFlight.begin();
@@ -274,8 +283,8 @@ export function startConsumer(
       const decision = decide(error, facts.attempt, options.retryDelaysMs);
       const copy =
         decision.action === "retry"
-          ? retryCopy(delivery, facts.attempt, decision.queue, error)
-          : deadLetterCopy(delivery, facts.attempt, decision.kind, error, new Date());
+          ? retryCopy(delivery, facts.attempt, decision.queue, error, self)
+          : deadLetterCopy(delivery, facts.attempt, decision.kind, error, new Date(), self);
       try {
         await subscription.publish(copy);
       } catch (publishError) {

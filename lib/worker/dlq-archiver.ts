@@ -2,8 +2,9 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { ConsumeMessage } from "amqplib";
 import { type Broker, openChannel } from "../amqp/connection.ts";
 import { type DeliverySession, openDeliverySession } from "../amqp/delivery-session.ts";
+import { ensureBillingTopology } from "../amqp/ensure-billing-topology.ts";
 import { createInFlight } from "../amqp/in-flight.ts";
-import { declareTopology, names } from "../amqp/topology.ts";
+import { names } from "../amqp/topology.ts";
 import type { Db } from "../db/database.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorMessage } from "../domain/errors.ts";
@@ -56,7 +57,10 @@ export function startDlqArchiver(
         if (current === session) current = undefined;
       });
       channel.on("error", (error: Error) => log.warn({ reason: error.message }, "archiver channel error"));
-      await declareTopology(channel, options.retryDelaysMs);
+      await ensureBillingTopology(deps.broker, channel, options.retryDelaysMs, log, {
+        exchanges: [],
+        queues: [names.dlq],
+      });
       await channel.prefetch(options.prefetch);
       current = session;
       if (abort.signal.aborted) return;

@@ -1,7 +1,8 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { ConfirmChannel } from "amqplib";
 import { type Broker, openChannel } from "../amqp/connection.ts";
-import { declareTopology, names } from "../amqp/topology.ts";
+import { ensureBillingTopology } from "../amqp/ensure-billing-topology.ts";
+import { names } from "../amqp/topology.ts";
 import { type Db, pingDb } from "../db/database.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorMessage } from "../domain/errors.ts";
@@ -39,7 +40,10 @@ export function startQueueSampler(
       });
       ch.on("error", (error: Error) => log.warn({ reason: error.message }, "sampler channel error"));
       // the queues exist before they are checked, so a check cannot close the channel
-      await declareTopology(ch, options.retryDelaysMs);
+      await ensureBillingTopology(deps.broker, ch, options.retryDelaysMs, log, {
+        exchanges: [],
+        queues: sampledQueues,
+      });
       channel = ch;
     },
   });

@@ -20,13 +20,16 @@ export interface BatchProbeResult {
 
 /** The worker's typed message for a bench event, as it arrives from the ingester. */
 export function benchMessage(event: BenchEvent): StripeEventMessage {
-  const read = readMessage({
-    messageId: event.id,
-    type: event.type,
-    routingKey: `stripe.${event.type}`,
-    headers: { "x-source": "stripe" },
-    body: Buffer.from(event.body),
-  });
+  const read = readMessage(
+    {
+      messageId: event.id,
+      type: event.type,
+      routingKey: `stripe.${event.type}`,
+      headers: { "x-source": "stripe" },
+      body: Buffer.from(event.body),
+    },
+    "any",
+  );
   if (read.message?.kind !== "stripe-event")
     throw new Error(`bench event ${event.id}: ${read.refusal?.message}`);
   return read.message;

@@ -1,4 +1,6 @@
 import amqplib from "amqplib";
+import { brokerUserOf } from "../../lib/amqp/broker-url.ts";
+import { stripeEventMessage } from "../../lib/amqp/stripe-event-message.ts";
 import { names } from "../../lib/amqp/topology.ts";
 import type { BenchEvent } from "./signed-events.ts";
 
@@ -16,14 +18,19 @@ export async function prefillQueue(amqpUrl: string, events: readonly BenchEvent[
     const window = 2000;
     for (let i = 0; i < events.length; i += window) {
       for (const event of events.slice(i, i + window)) {
-        const ok = channel.publish(names.exchange, `stripe.${event.type}`, Buffer.from(event.body), {
-          messageId: event.id,
-          type: event.type,
-          contentType: "application/json",
-          persistent: true,
-          timestamp: Math.floor(Date.now() / 1000),
-          headers: { "x-source": "stripe" },
+        const message = stripeEventMessage({
+          eventId: event.id,
+          eventType: event.type,
+          source: "stripe",
+          // the worker applies Stripe events only from trusted publishers (its own user by default)
+          userId: brokerUserOf(amqpUrl),
         });
+        const ok = channel.publish(
+          names.exchange,
+          message.routingKey,
+          Buffer.from(event.body),
+          message.options,
+        );
         if (!ok) await new Promise((resolve) => channel.once("drain", resolve));
       }
       // bounded in flight: a window of unconfirmed messages at a time

@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../../lib/config.ts";
 import { isMain } from "../../lib/lifecycle.ts";
 import { UsageError, type Verb, type VerbResult } from "./verb.ts";
+import { brokerPermissions } from "./verbs/broker-permissions.ts";
 import { dlqList } from "./verbs/dlq-list.ts";
 import { dlqPurge } from "./verbs/dlq-purge.ts";
 import { dlqReplay } from "./verbs/dlq-replay.ts";
@@ -26,6 +27,7 @@ export const verbs: readonly Verb[] = [
   reconcile,
   prune,
   doctor,
+  brokerPermissions,
 ];
 
 export interface CliIo {

@@ -15,11 +15,14 @@ import { createStripeApi } from "../../lib/stripe/client.ts";
 
 export interface CheckResult {
   readonly name: string;
+  /** False fails doctor (exit 1). */
   readonly ok: boolean;
   readonly detail: string;
+  /** Works, but should not be so (e.g. more privilege than needed): shown with "!", fails only --strict. */
+  readonly warning?: boolean;
 }
 
-const exchanges = [names.exchange, names.events, names.dlx] as const;
+const exchanges = [names.exchange, names.events, names.dlx, names.retry] as const;
 
 /** Database reachable, every migration of this release applied, none unknown to it. */
 export async function checkDatabase(config: Config): Promise<CheckResult> {

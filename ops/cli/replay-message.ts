@@ -1,9 +1,16 @@
 import type { Options } from "amqplib";
 import { names } from "../../lib/amqp/topology.ts";
 import type { JsonObject } from "../../lib/db/schema/columns.ts";
+import { firstPublisher, originalUserIdHeader } from "../../lib/domain/stripe-publisher-trust.ts";
 
 // What `dlq replay` publishes for one dead letter: the original body bytes, routing key and
 // properties, with the failure bookkeeping taken off so the message starts its attempts afresh.
+// The user_id cannot be the original's (RabbitMQ refuses a user_id that is not the publishing
+// connection's user): the replay carries the replaying user's, and x-original-user-id keeps who
+// first published it. The worker applies a replayed Stripe event only when both are trusted, so a
+// replay never turns an untrusted message into a trusted one (lib/domain/stripe-publisher-trust.ts).
+// A letter that knows no first publisher at all (archived before user ids were kept) gets no
+// header: the replaying user vouches for it alone.
 
 /**
  * Headers the consumer adds when a message fails (x-error, x-error-kind, x-error-code…, the retry
@@ -33,8 +40,11 @@ export interface ReplayMessage {
   readonly options: Options.Publish;
 }
 
-/** The message that replays `letter` through exchange `billing`; `now` becomes its timestamp. */
-export function replayMessage(letter: DeadLetterToReplay, now: Date): ReplayMessage {
+/**
+ * The message that replays `letter` through exchange `billing`; `now` becomes its timestamp and
+ * `userId` (the replaying connection's broker user) its user_id.
+ */
+export function replayMessage(letter: DeadLetterToReplay, now: Date, userId: string): ReplayMessage {
   const original = letter.headers["x-routing-key"];
   // Through a retry queue the delivery's routing key is the queue's; the header keeps the first one.
   const routingKey = typeof original === "string" && original !== "" ? original : letter.routing_key;
@@ -46,6 +56,10 @@ export function replayMessage(letter: DeadLetterToReplay, now: Date): ReplayMess
   headers["x-replayed-from"] = String(letter.id);
 
   const p = letter.properties;
+  const knowsPublisher = originalUserIdHeader in letter.headers || typeof p.userId === "string";
+  if (knowsPublisher) {
+    headers[originalUserIdHeader] = firstPublisher(p.userId, letter.headers[originalUserIdHeader]);
+  }
   const text = (name: string): string | undefined =>
     typeof p[name] === "string" ? (p[name] as string) : undefined;
   const int = (name: string): number | undefined =>
@@ -66,7 +80,7 @@ export function replayMessage(letter: DeadLetterToReplay, now: Date): ReplayMess
     ...defined("messageId", text("messageId")),
     ...defined("type", text("type")),
     ...defined("appId", text("appId")),
-    // userId is left out: RabbitMQ refuses a user-id that is not the publishing connection's user.
+    userId,
   };
   return { exchange: names.exchange, routingKey, body: letter.body, options };
 }

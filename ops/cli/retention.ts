@@ -49,7 +49,7 @@ export async function planPrune(db: Db, windowMs: number): Promise<PrunePlan> {
       headers: {},
       body: letter.body,
     };
-    const key = inboxKeyOf(readMessage(raw), letter.body);
+    const key = inboxKeyOf(readMessage(raw, "any"), letter.body);
     if (key !== undefined) keys.push(key);
   }
   return { cutoff, protectedInboxKeys: keys };

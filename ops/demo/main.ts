@@ -22,6 +22,7 @@ import { listenToDomainEvents } from "./events-listener.ts";
 import { gatherFacts } from "./facts.ts";
 import { createHttpCommands } from "./http-commands.ts";
 import { publishMalformedCommand } from "./poison-command.ts";
+import { createProcessUsers } from "./process-users.ts";
 import { createProgress, type Progress } from "./progress.ts";
 import { parsePrometheusText, type Sample } from "./prometheus-text.ts";
 import { dayChecks, renderSummary } from "./summary.ts";
@@ -107,6 +108,9 @@ async function main(): Promise<number> {
 
   progress.phase("release", 0);
   await fleet.runProcfile("release", "release", env, 60_000);
+  // release ran as the owners; every other process logs in as its own user
+  const users = await createProcessUsers({ databaseUrl, amqpUrl: vhost.url });
+  progress.note(users.note);
   progress.done();
 
   progress.phase("starting the fleet", 7);
@@ -120,17 +124,23 @@ async function main(): Promise<number> {
     "stripe-emulator",
     {},
   );
-  const web = fleet.startProcfile("web", "web", { ...env, PORT: String(webPort) });
+  const web = fleet.startProcfile("web", "web", { ...env, ...users.web, PORT: String(webPort) });
   const workers = [0, 1].map((i) =>
     (fleet as Fleet).startProcfile("worker", `worker-${i + 1}`, {
       ...env,
+      ...users.worker,
       METRICS_PORT: String(metricsPorts[i]),
     }),
   );
-  const relay = fleet.startProcfile("relay", "relay", { ...env, METRICS_PORT: String(metricsPorts[2]) });
+  const relay = fleet.startProcfile("relay", "relay", {
+    ...env,
+    ...users.relay,
+    METRICS_PORT: String(metricsPorts[2]),
+  });
   // Heals the webhooks the emulator drops in the day's lossy stretch; a pass every second.
   const reconciler = fleet.startProcfile("reconciler", "reconciler", {
     ...env,
+    ...users.reconciler,
     METRICS_PORT: String(metricsPorts[3]),
     RECONCILE_INTERVAL_S: String(reconcileIntervalS),
   });
@@ -143,13 +153,13 @@ async function main(): Promise<number> {
   ];
   let ready = 0;
   await Promise.all(readiness.map((p) => p.then(() => progress.update(++ready))));
-  const listener = await listenToDomainEvents(vhost.url);
-  const amqp = await connectAmqpCommands(vhost.url);
+  const listener = await listenToDomainEvents(users.clientAmqpUrl);
+  const amqp = await connectAmqpCommands(users.clientAmqpUrl);
   if (amqp === undefined)
     progress.note("  lib/client not in this tree: every command goes over POST /v1/commands");
   const runId = `day-${Date.now().toString(36)}`;
   const poisonId = `${runId}:malformed-deposit`;
-  await publishMalformedCommand(vhost.url, poisonId);
+  await publishMalformedCommand(users.clientAmqpUrl, poisonId);
   progress.done();
 
   const pool = new pg.Pool({ connectionString: databaseUrl, max: 4 });

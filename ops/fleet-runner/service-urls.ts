@@ -1,6 +1,7 @@
 // Where the demo and the benchmark look for PostgreSQL and RabbitMQ: the Contract's variables when
 // set, else the Contract's defaults and then the credentials this machine (root, guest) and
-// docker-compose.yml (billing:billing) use. Pure: the probing lives in local-services.ts.
+// docker-compose.yml (billing:billing, and billing-release on its broker) use. Pure: the probing
+// lives in local-services.ts.
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -19,7 +20,11 @@ export function postgresCandidates(env: Env): string[] {
 export function amqpCandidates(env: Env): string[] {
   const set = env.AMQP_URL?.trim();
   if (set !== undefined && set !== "") return [set];
-  return ["amqp://guest:guest@localhost:5672", "amqp://billing:billing@localhost:5672"];
+  return [
+    "amqp://guest:guest@localhost:5672",
+    "amqp://billing-release:release@localhost:5672",
+    "amqp://billing:billing@localhost:5672",
+  ];
 }
 
 /** The same server with another database. */

@@ -28,6 +28,7 @@ describe("readDelivery", () => {
         userId: "ingester",
         headers: { "x-source": "stripe" },
       }),
+      new Set(["ingester"]),
     );
     expect(read.refusal).toBeUndefined();
     expect(read.message).toMatchObject({
@@ -57,7 +58,7 @@ describe("readDelivery", () => {
       },
       { exchange: "", routingKey: "billing_queue" },
     );
-    expect(readDelivery(retried).message).toMatchObject({
+    expect(readDelivery(retried, "any").message).toMatchObject({
       routingKey: "stripe.invoice.paid",
       type: "invoice.paid",
       attempt: 2,
@@ -72,6 +73,8 @@ describe("readDelivery", () => {
         { messageId: "cmd_1", headers: { "x-source": "shop" } },
         { routingKey: "command.customer.ensure" },
       ),
+      // any service may send a command: the trusted publishers are about Stripe events only
+      new Set(["ingester"]),
     );
     expect(read.message).toMatchObject({
       kind: "command",
@@ -133,19 +136,17 @@ describe("readDelivery", () => {
       /does not match/,
     ],
   ])("refuses %s as permanent", (_, bad, code, message) => {
-    const error = refusal(readDelivery(bad));
+    const error = refusal(readDelivery(bad, "any"));
     expect(error).toBeInstanceOf(PermanentError);
     expect(error.code).toBe(code);
     expect(error.message).toMatch(message);
   });
 
   it("keys a Stripe event by its id alone", () => {
-    const read = readMessage({
-      messageId: eventId,
-      routingKey: "stripe.invoice.paid",
-      headers: {},
-      body: Buffer.from(eventBody),
-    });
+    const read = readMessage(
+      { messageId: eventId, routingKey: "stripe.invoice.paid", headers: {}, body: Buffer.from(eventBody) },
+      "any",
+    );
     if (read.message === undefined) throw new Error("unreachable");
     expect(inboxKey(read.message)).toBe(`stripe:${eventId}`);
   });

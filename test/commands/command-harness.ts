@@ -46,7 +46,7 @@ export async function startCommandHarness(): Promise<CommandHarness> {
     stripeWith,
     async apply(raw, overrides = {}) {
       const db = overrides.db ?? database.db;
-      const read = readMessage(raw);
+      const read = readMessage(raw, "any");
       // what can never apply is refused before any transaction (the consumer dead-letters it)
       if (read.message === undefined) throw read.refusal;
       if (read.message.kind === "command") {

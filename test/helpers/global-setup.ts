@@ -3,6 +3,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { Kysely, PostgresDialect } from "kysely";
 import pg from "pg";
 import { migrateUp, migrationsFolder } from "../../lib/db/migrator.ts";
+import { deleteStaleBrokerUsers } from "./broker-users.ts";
+import { dropStaleLoginRoles } from "./login-roles.ts";
 import { databaseUrl, pgAdminUrl, testDatabasePrefix } from "./services.ts";
 import { deleteStaleVhosts } from "./vhost.ts";
 
@@ -19,7 +21,11 @@ export default async function setup(): Promise<void> {
   for (const file of readdirSync(folder).sort()) hash.update(file).update(readFileSync(`${folder}/${file}`));
   const digest = hash.digest("hex").slice(0, 12);
 
-  await deleteStaleVhosts(staleAfterMs);
+  await Promise.all([
+    deleteStaleVhosts(staleAfterMs),
+    deleteStaleBrokerUsers(staleAfterMs),
+    dropStaleLoginRoles(staleAfterMs),
+  ]);
   const admin = new pg.Client({ connectionString: pgAdminUrl });
   await admin.connect();
   try {

@@ -260,7 +260,13 @@ describe("dlq replay", () => {
     });
     // RabbitMQ adds x-delivery-count on delivery from a quorum queue; everything else is ours.
     const { "x-delivery-count": _count, ...headers } = message?.properties.headers ?? {};
-    expect(headers).toEqual({ "x-source": "stripe", "x-replayed-from": String(id) });
+    // user_id is the replaying user's (RabbitMQ refuses another); the first publisher is kept
+    expect(headers).toEqual({
+      "x-source": "stripe",
+      "x-replayed-from": String(id),
+      "x-original-user-id": "someone-else",
+    });
+    expect(message?.properties.userId).toBe("guest");
     expect(await statusOf(id)).toMatchObject({ status: "replayed", replayed_by: "bob" });
     expect((await statusOf(id)).replayed_at).toBeInstanceOf(Date);
 

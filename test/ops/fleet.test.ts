@@ -1,7 +1,9 @@
 import { sql } from "kysely";
 import type Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { brokerUserOf } from "../../lib/amqp/broker-url.ts";
 import { declareTopologyOnce } from "../../lib/amqp/declare-once.ts";
+import { stripeEventMessage } from "../../lib/amqp/stripe-event-message.ts";
 import { names } from "../../lib/amqp/topology.ts";
 import { commandMessage } from "../../lib/client/command-message.ts";
 import type { Command } from "../../lib/domain/commands.ts";
@@ -67,13 +69,18 @@ afterAll(async () => {
 
 /** Publishes a Stripe event exactly as the ingester does (the Contract's webhook message). */
 async function deliverWebhook(event: StripeEvent): Promise<void> {
-  await broker.publishConfirmed(names.exchange, `stripe.${event.type}`, Buffer.from(JSON.stringify(event)), {
-    messageId: event.id,
-    type: event.type,
-    contentType: "application/json",
-    persistent: true,
-    headers: { "x-source": "stripe" },
+  const message = stripeEventMessage({
+    eventId: event.id,
+    eventType: event.type,
+    source: "stripe",
+    userId: brokerUserOf(vhost.url),
   });
+  await broker.publishConfirmed(
+    names.exchange,
+    message.routingKey,
+    Buffer.from(JSON.stringify(event)),
+    message.options,
+  );
   delivered.add(event.id);
 }
 

@@ -42,7 +42,7 @@ const letter = {
 describe("replayMessage", () => {
   // The replay is the original message: same bytes, routing key and properties, fresh attempts.
   it("keeps body, routing key and properties; drops failure and broker headers; adds x-replayed-from", () => {
-    const message = replayMessage(letter, now);
+    const message = replayMessage(letter, now, "billing-ops");
     expect(message.exchange).toBe("billing");
     expect(message.routingKey).toBe("stripe.invoice.paid");
     expect(message.body).toBe(letter.body);
@@ -58,7 +58,28 @@ describe("replayMessage", () => {
       timestamp: Math.floor(now.getTime() / 1000),
       type: "invoice.paid",
       appId: "billing-web",
-      headers: { "x-source": "stripe", "x-custom": { nested: [1, 2] }, "x-replayed-from": "42" },
+      // the replaying user publishes it (RabbitMQ refuses any other); the first publisher is kept
+      userId: "billing-ops",
+      headers: {
+        "x-source": "stripe",
+        "x-custom": { nested: [1, 2] },
+        "x-replayed-from": "42",
+        "x-original-user-id": "guest",
+      },
+    });
+  });
+
+  // Trust is never gained by a replay: the first publisher recorded by the worker's copy stays,
+  // even when it is "" (published without a user_id) and the letter's own user_id is the worker's.
+  it("keeps the first publisher the worker's copy recorded", () => {
+    const parked = {
+      ...letter,
+      headers: { "x-original-user-id": "" },
+      properties: { userId: "billing-worker" },
+    };
+    expect(replayMessage(parked, now, "billing-ops").options.headers).toEqual({
+      "x-replayed-from": "42",
+      "x-original-user-id": "",
     });
   });
 
@@ -69,17 +90,20 @@ describe("replayMessage", () => {
       routing_key: "billing_queue",
       headers: { "x-routing-key": "command.deposit.create" },
     };
-    const message = replayMessage(retried, now);
+    const message = replayMessage(retried, now, "billing-ops");
     expect(message.routingKey).toBe("command.deposit.create");
-    expect(message.options.headers).toEqual({ "x-replayed-from": "42" });
+    expect(message.options.headers).toEqual({ "x-replayed-from": "42", "x-original-user-id": "guest" });
   });
 
   it("publishes persistent when the original said nothing, and skips properties of the wrong type", () => {
     const message = replayMessage(
       { ...letter, properties: { messageId: 7, type: "t", priority: "high", expiration: 1000 }, headers: {} },
       now,
+      "billing-ops",
     );
+    // archived before user ids were kept: no first publisher to record, the replaying user vouches
     expect(message.options).toEqual({
+      userId: "billing-ops",
       deliveryMode: 2,
       timestamp: Math.floor(now.getTime() / 1000),
       type: "t",

@@ -1,5 +1,6 @@
 import amqplib, { type ChannelModel, type ConfirmChannel, type GetMessage, type Options } from "amqplib";
 import type { Counter, Histogram } from "prom-client";
+import { brokerUserOf } from "../../lib/amqp/broker-url.ts";
 import { type Broker, connectBroker } from "../../lib/amqp/connection.ts";
 import { names } from "../../lib/amqp/topology.ts";
 import type { Db } from "../../lib/db/database.ts";
@@ -41,6 +42,8 @@ export async function startTestConsumer(
       retryDelaysMs: options.ladder,
       publishTimeoutMs: 2000,
       batchSize: options.batchSize ?? 10,
+      // rawClient publishes as the vhost's user, as the ingester would: a trusted publisher
+      publishers: { trusted: new Set([brokerUserOf(url)]), self: brokerUserOf(url) },
     },
   );
   await waitFor(() => consumer.isReady(), "consumer ready");
@@ -75,6 +78,7 @@ export async function rawClient(url: string): Promise<RawClient> {
     async publish(routingKey, body, options = {}, exchange = names.exchange) {
       channel.publish(exchange, routingKey, typeof body === "string" ? Buffer.from(body) : body, {
         persistent: true,
+        userId: brokerUserOf(url),
         contentType: "application/json",
         timestamp: Math.floor(Date.now() / 1000),
         ...options,

@@ -1,4 +1,5 @@
 import { writeSync } from "node:fs";
+import { brokerUserOf } from "../../lib/amqp/broker-url.ts";
 import { connectBroker } from "../../lib/amqp/connection.ts";
 import { createDb } from "../../lib/db/database.ts";
 import { createLogger } from "../../lib/log.ts";
@@ -33,5 +34,11 @@ startConsumer(
       },
     },
   },
-  { prefetch: 1, batchSize: 1, retryDelaysMs: [50], publishTimeoutMs: 2000 },
+  {
+    prefetch: 1,
+    batchSize: 1,
+    retryDelaysMs: [50],
+    publishTimeoutMs: 2000,
+    publishers: { trusted: new Set([brokerUserOf(amqpUrl)]), self: brokerUserOf(amqpUrl) },
+  },
 );

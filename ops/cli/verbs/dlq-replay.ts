@@ -44,7 +44,9 @@ export const dlqReplay: Verb = {
     "",
     "Each message goes to exchange `billing` with its original routing key, properties and body",
     "bytes; the failure headers (x-error, x-error-kind, x-attempts, x-failed-at, x-routing-key) are",
-    "removed, x-replayed-from=<id> is added and the timestamp is the replay time. Only after the",
+    "removed, x-replayed-from=<id> is added and the timestamp is the replay time. user_id is",
+    "AMQP_URL's user (RabbitMQ refuses another) and x-original-user-id keeps the first publisher:",
+    "a Stripe event applies only if both are in the workers' STRIPE_EVENT_PUBLISHERS. Only after the",
     "broker confirms is the letter marked replayed. Oldest first. Ctrl-C stops between messages:",
     "what was confirmed is marked, the rest stay parked. Replaying a message twice is harmless:",
     "the inbox absorbs the second copy.",
@@ -162,7 +164,7 @@ async function replay(
               .skipLocked()
               .executeTakeFirst();
             if (letter === undefined) return false;
-            const message = replayMessage(letter, new Date());
+            const message = replayMessage(letter, new Date(), config.amqpUser);
             await broker.publishConfirmed(
               message.exchange,
               message.routingKey,

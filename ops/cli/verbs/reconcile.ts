@@ -1,4 +1,4 @@
-import { stripeEventPublishOptions, stripeEventRoutingKey } from "../../../lib/amqp/stripe-event-message.ts";
+import { stripeEventMessage } from "../../../lib/amqp/stripe-event-message.ts";
 import { names } from "../../../lib/amqp/topology.ts";
 import { stripeEventRetentionS } from "../../../lib/domain/reconcile-window.ts";
 import { type PassResult, reconcilePass } from "../../../lib/reconcile/reconcile-pass.ts";
@@ -70,13 +70,22 @@ export const reconcile: Verb = {
             publish:
               broker === undefined
                 ? undefined
-                : (event) =>
-                    broker.publishConfirmed(
+                : (event) => {
+                    // as the ingester publishes a webhook, but x-source; user_id is AMQP_URL's user,
+                    // which must be among the workers' STRIPE_EVENT_PUBLISHERS
+                    const message = stripeEventMessage({
+                      eventId: event.id,
+                      eventType: event.type,
+                      source: reconcileSource,
+                      userId: config.amqpUser,
+                    });
+                    return broker.publishConfirmed(
                       names.exchange,
-                      stripeEventRoutingKey(event.type),
+                      message.routingKey,
                       Buffer.from(JSON.stringify(event)),
-                      stripeEventPublishOptions(event.id, event.type, reconcileSource),
-                    ),
+                      message.options,
+                    );
+                  },
             onPage: (counts) =>
               progress(
                 `reconciling: ${counts.listed} listed, ${counts.enqueued} ${dryRun ? "missing" : "enqueued"}`,
