@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { parsePrometheusText, type Sample } from "../../lib/ops/prometheus-text.ts";
 import { createFleet, endLeftovers, type Fleet } from "../fleet-runner/fleet.ts";
 import { freePort } from "../fleet-runner/free-port.ts";
 import { findLocalServices, ServiceUnreachable } from "../fleet-runner/local-services.ts";
@@ -23,7 +24,6 @@ import { gatherFacts } from "./facts.ts";
 import { createHttpCommands } from "./http-commands.ts";
 import { publishMalformedCommand } from "./poison-command.ts";
 import { createProgress, type Progress } from "./progress.ts";
-import { parsePrometheusText, type Sample } from "./prometheus-text.ts";
 import { dayChecks, renderSummary } from "./summary.ts";
 
 // `npm run demo`: the fleet's main job, end to end on this machine's PostgreSQL and RabbitMQ.
