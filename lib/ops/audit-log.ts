@@ -1,7 +1,7 @@
-import type { Kysely } from "kysely";
+import type { Kysely, Selectable } from "kysely";
 import type { Db } from "../db/database.ts";
 import type { Database } from "../db/schema/database.ts";
-import type { AuditAction, AuditVia } from "../db/schema/ops-audit.ts";
+import type { AuditAction, AuditVia, OpsAuditTable } from "../db/schema/ops-audit.ts";
 import { type BoundedSelection, selectionRecord } from "./letter-selection.ts";
 
 // Every replay and purge is written to billing.ops_audit, whether it came from the console or
@@ -62,7 +62,17 @@ export async function listAudit(db: Db, limit: number): Promise<AuditEntry[]> {
     .orderBy("id", "desc")
     .limit(limit)
     .execute();
-  return rows.map((r) => ({
+  return rows.map(toEntry);
+}
+
+/** One audit entry, or undefined. */
+export async function findAuditEntry(db: Db, id: number): Promise<AuditEntry | undefined> {
+  const row = await db.selectFrom("ops_audit").selectAll().where("id", "=", id).executeTakeFirst();
+  return row === undefined ? undefined : toEntry(row);
+}
+
+function toEntry(r: Selectable<OpsAuditTable>): AuditEntry {
+  return {
     id: r.id,
     actedAt: r.acted_at.toISOString(),
     actor: r.actor,
@@ -72,5 +82,5 @@ export async function listAudit(db: Db, limit: number): Promise<AuditEntry[]> {
     count: r.count,
     reason: r.reason,
     outcome: r.outcome,
-  }));
+  };
 }
