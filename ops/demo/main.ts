@@ -17,6 +17,7 @@ import { DemoUsageError, demoUsage, parseDemoArgs } from "./args.ts";
 import { planBillingDay } from "./billing-day.ts";
 import { commandBatches } from "./command-batches.ts";
 import { dayPhases, runBillingDay } from "./day-runner.ts";
+import { consoleNote, startDemoConsole, untilStopped } from "./demo-console.ts";
 import { drainFleet } from "./drain.ts";
 import { emulatorControl } from "./emulator-control.ts";
 import { listenToDomainEvents } from "./events-listener.ts";
@@ -39,6 +40,8 @@ const reconcileIntervalS = 1;
 
 let fleet: Fleet | undefined;
 let activeProgress: Progress | undefined;
+// The day's result, once known: with --keep the demo then waits for Ctrl-C and exits with it.
+let dayStatus: number | undefined;
 
 async function main(): Promise<number> {
   let args: ReturnType<typeof parseDemoArgs>;
@@ -198,13 +201,21 @@ async function main(): Promise<number> {
     progress.close();
     const checks = dayChecks(facts);
     console.log(renderSummary(facts, checks));
-    return checks.every((c) => c.ok) ? 0 : 1;
+    dayStatus = checks.every((c) => c.ok) ? 0 : 1;
   } finally {
     progress.close();
     await amqp.close().catch(() => undefined);
     await listener.close();
     await pool.end();
   }
+  const login = await startDemoConsole(fleet, env, {
+    web: webUrl,
+    ...Object.fromEntries(workers.map((w, i) => [w.label, `http://127.0.0.1:${metricsPorts[i]}`])),
+    relay: `http://127.0.0.1:${metricsPorts[2]}`,
+  });
+  console.log(consoleNote(login, { keep: args.keep, databaseUrl, amqpUrl: vhost.url }));
+  if (args.keep) await untilStopped();
+  return dayStatus ?? 1;
 }
 
 runFleetMain({
@@ -212,4 +223,5 @@ runFleetMain({
   main,
   fleet: () => fleet,
   onSignal: () => activeProgress?.close(),
+  statusAfterSignal: () => dayStatus,
 });

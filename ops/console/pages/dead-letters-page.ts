@@ -44,8 +44,8 @@ ${
   total === 0
     ? ""
     : html`<div class="actions">
-<a class="button secondary" href="${withQuery("/dead-letters/replay", selectionFields(all))}">Replay all ${total} shown…</a>
-<a class="button secondary" href="${withQuery("/dead-letters/purge", selectionFields(all))}">Purge all ${total} shown…</a>
+<a class="button secondary" href="${withQuery("/dead-letters/replay", selectionFields(all))}">Replay every letter shown (${total})…</a>
+<a class="button secondary" href="${withQuery("/dead-letters/purge", selectionFields(all))}">Purge every letter shown (${total})…</a>
 </div>`
 }
 <h2>Groups</h2>
