@@ -35,20 +35,20 @@ it("runs the brokers with health checks", () => {
 });
 
 it("runs release once after healthy brokers, and the processes after release", () => {
-  const { release, web, worker, relay, reconciler } = compose.services;
+  const { release, web, worker, relay, reconciler, console: opsConsole } = compose.services;
   expect(release?.depends_on).toEqual({
     postgres: { condition: "service_healthy" },
     rabbitmq: { condition: "service_healthy" },
   });
   expect(release?.restart).toBe("no");
-  for (const service of [web, worker, relay, reconciler]) {
+  for (const service of [web, worker, relay, reconciler, opsConsole]) {
     expect(service?.depends_on?.release?.condition).toBe("service_completed_successfully");
   }
   expect(worker?.deploy?.replicas).toBe(2);
 });
 
 it("runs each process with the Procfile's command and the environment it needs", () => {
-  for (const name of ["release", "web", "worker", "relay", "reconciler"]) {
+  for (const name of ["release", "web", "worker", "relay", "reconciler", "console"]) {
     const service = compose.services[name];
     expect(service?.command?.join(" "), name).toBe(procfile[name]);
     const env = service?.environment ?? {};
@@ -58,6 +58,7 @@ it("runs each process with the Procfile's command and the environment it needs",
   expect(compose.services.web?.environment?.STRIPE_WEBHOOK_SECRET).toBeDefined();
   expect(compose.services.worker?.environment?.STRIPE_SECRET_KEY).toBeDefined();
   expect(compose.services.reconciler?.environment?.STRIPE_SECRET_KEY).toBeDefined();
+  expect(compose.services.console?.environment?.CONSOLE_USERS).toMatch(/^[^:,]+:.{16,}$/);
   const rabbit = compose.services.rabbitmq?.environment ?? {};
   expect(compose.services.web?.environment?.AMQP_URL).toContain(
     `${rabbit.RABBITMQ_DEFAULT_USER}:${rabbit.RABBITMQ_DEFAULT_PASS}@`,
