@@ -40,6 +40,7 @@ export interface ConsoleServer {
   stop(): Promise<void>;
 }
 
+/** The console's server over its routes, for the users of CONSOLE_USERS. */
 export function createConsoleServer(deps: {
   ctx: ConsoleContext;
   users: readonly ConsoleUser[];

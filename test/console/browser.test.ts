@@ -64,7 +64,8 @@ beforeAll(async () => {
       CONSOLE_USERS: `${alice.username}:${alice.password}`,
     }),
     testLogger("console"),
-    { host: "127.0.0.1" },
+    // the shortest refresh the page's script takes, so the test sees one
+    { host: "127.0.0.1", refreshSeconds: 2 },
   );
   base = `http://127.0.0.1:${opsConsole.port}`;
   broker = await openBrokerSession(services.vhost.url, { confirmTimeoutMs: 5000 });
@@ -195,6 +196,19 @@ it("parks, logs in, groups, shows, replays with a dry run, purges with a reason,
   expect(await text(page.locator("header .who"))).toBe("signed in as alice");
   expect(await text(page.locator("table").first())).toContain("billing_queue");
   await shot(page, "fleet");
+  // The fleet page refreshes its figures by itself, without loading the page again.
+  let navigations = 0;
+  page.on("framenavigated", (frame) => {
+    if (frame === page.mainFrame()) navigations += 1;
+  });
+  const readAt = await text(page.locator("[data-refresh] time"));
+  await waitFor(
+    async () => (await text(page.locator("[data-refresh] time"))) !== readAt,
+    "a refresh",
+    8000,
+    200,
+  );
+  expect(navigations).toBe(0);
 
   // 3. Both kinds as groups with their counts.
   await page.click("header nav >> text=Dead letters");
