@@ -123,9 +123,9 @@ const balance = async () =>
       .executeTakeFirst()
   )?.balance;
 
-/** The visible text of the first element a selector finds. */
+/** The text of the first element a selector finds (waiting for it to exist). */
 async function text(locator: Locator): Promise<string> {
-  return locator.first().innerText();
+  return ((await locator.first().textContent()) ?? "").trim();
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -138,10 +138,7 @@ async function groupRows(page: Page): Promise<[string, number][]> {
   const result: [string, number][] = [];
   for (let i = 0; i < (await rows.count()); i += 1) {
     const row = rows.nth(i);
-    result.push([
-      (await row.locator("td").nth(1).innerText()).trim(),
-      Number(await row.locator("td.count").innerText()),
-    ]);
+    result.push([await text(row.locator("td").nth(1)), Number(await text(row.locator("td.count")))]);
   }
   return result;
 }

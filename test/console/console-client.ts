@@ -55,7 +55,7 @@ export async function openSession(base: string, auth: string): Promise<{ cookie:
 /** The hidden fields of the confirm form of a dry-run page. */
 export function confirmFields(page: string): [string, string][] {
   const form = /<form method="post"[^>]*>([\s\S]*?)<\/form>/.exec(page)?.[1] ?? "";
-  const unescape = (text: string) =>
+  const decode = (text: string) =>
     text
       .replace(/&quot;/g, '"')
       .replace(/&#39;/g, "'")
@@ -64,7 +64,7 @@ export function confirmFields(page: string): [string, string][] {
       .replace(/&#96;/g, "`")
       .replace(/&amp;/g, "&");
   return [...form.matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)].map((m) => [
-    unescape(m[1] ?? ""),
-    unescape(m[2] ?? ""),
+    decode(m[1] ?? ""),
+    decode(m[2] ?? ""),
   ]);
 }
