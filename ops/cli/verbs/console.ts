@@ -1,5 +1,4 @@
 import { ConfigError } from "../../../lib/config.ts";
-import { startConsole } from "../../../workers/console.ts";
 import { opsLogger } from "../ops-logger.ts";
 import { noPositionals } from "../option-values.ts";
 import type { Verb } from "../verb.ts";
@@ -24,6 +23,8 @@ export const opsConsole: Verb = {
         "required by console (name:token,…; a token may be sha256=<hex>)",
       );
     }
+    // Loaded here: every other verb starts without the console's modules.
+    const { startConsole } = await import("../../../workers/console.ts");
     const running = await startConsole(config, opsLogger(config));
     notice(`console listening on http://localhost:${running.port}/ (Ctrl-C stops it)`);
     if (!signal.aborted)
