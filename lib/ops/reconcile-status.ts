@@ -2,8 +2,8 @@ import { sql } from "kysely";
 import type { Db } from "../db/database.ts";
 
 // The reconciler keeps its progress in billing.reconcile_cursor (one row per stream of Stripe
-// events). The console reads it when the table exists, so it runs against a schema with or without
-// the reconciler's migration.
+// events, sql/0003). The console reads it when the table exists, so it also shows a database the
+// reconciler's migration has not reached (or has been rolled back from).
 
 export interface ReconcileCursor {
   readonly stream: string;
@@ -13,21 +13,12 @@ export interface ReconcileCursor {
   readonly lastSuccessAt: string | null;
   /** Events the last pass found never applied (and enqueued). */
   readonly lastFoundMissing: number | null;
-  readonly updatedAt: string | null;
+  readonly updatedAt: string;
 }
 
 export type ReconcileStatus =
   | { readonly installed: false }
   | { readonly installed: true; readonly cursors: readonly ReconcileCursor[] };
-
-interface CursorRow {
-  stream: string;
-  cursor_created: number | string | null;
-  last_pass_started_at: Date | null;
-  last_success_at: Date | null;
-  last_found_missing: number | null;
-  updated_at: Date | null;
-}
 
 /** The reconciler's cursors, or `installed: false` when its table does not exist. */
 export async function readReconcileStatus(db: Db): Promise<ReconcileStatus> {
@@ -35,9 +26,18 @@ export async function readReconcileStatus(db: Db): Promise<ReconcileStatus> {
     present: boolean;
   }>`SELECT to_regclass('billing.reconcile_cursor') IS NOT NULL AS present`.execute(db);
   if (found.rows[0]?.present !== true) return { installed: false };
-  const { rows } = await sql<CursorRow>`
-    SELECT stream, cursor_created, last_pass_started_at, last_success_at, last_found_missing, updated_at
-    FROM billing.reconcile_cursor ORDER BY stream`.execute(db);
+  const rows = await db
+    .selectFrom("reconcile_cursor")
+    .select([
+      "stream",
+      "cursor_created",
+      "last_pass_started_at",
+      "last_success_at",
+      "last_found_missing",
+      "updated_at",
+    ])
+    .orderBy("stream")
+    .execute();
   return {
     installed: true,
     cursors: rows.map((r) => ({
@@ -47,7 +47,7 @@ export async function readReconcileStatus(db: Db): Promise<ReconcileStatus> {
       lastPassStartedAt: r.last_pass_started_at?.toISOString() ?? null,
       lastSuccessAt: r.last_success_at?.toISOString() ?? null,
       lastFoundMissing: r.last_found_missing,
-      updatedAt: r.updated_at?.toISOString() ?? null,
+      updatedAt: r.updated_at.toISOString(),
     })),
   };
 }

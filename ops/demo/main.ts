@@ -212,6 +212,7 @@ async function main(): Promise<number> {
     web: webUrl,
     ...Object.fromEntries(workers.map((w, i) => [w.label, `http://127.0.0.1:${metricsPorts[i]}`])),
     relay: `http://127.0.0.1:${metricsPorts[2]}`,
+    reconciler: `http://127.0.0.1:${metricsPorts[3]}`,
   });
   console.log(consoleNote(login, { keep: args.keep, databaseUrl, amqpUrl: vhost.url }));
   if (args.keep) await untilStopped();

@@ -372,7 +372,7 @@ describe("pages and JSON", () => {
     expect(html).toMatch(/<td class="num count">2<\/td><td><code>a\.b<\/code><\/td>/);
   });
 
-  it("shows queues from the broker, the outbox and 'no reconciler' until its table exists", async () => {
+  it("shows queues from the broker, the reconciler's cursor, and 'no reconciler' without its table", async () => {
     const publish = await import("../../lib/ops/broker-session.ts").then((m) =>
       m.openBrokerSession(services.vhost.url, { confirmTimeoutMs: 5000 }),
     );
@@ -389,31 +389,39 @@ describe("pages and JSON", () => {
       ["billing_queue.dlq", "dlq", true],
     ]);
     expect(fleet.broker.queues[0]?.messages).toBe(1);
-    expect(fleet.database).toMatchObject({ ok: true, reconcile: { installed: false } });
+    expect(fleet.database).toMatchObject({ ok: true, reconcile: { installed: true, cursors: [] } });
+    expect((await call(base, "/", { auth: asAlice })).text).toContain("has not completed a pass yet");
+
+    // The reconciler's cursor, as it writes it.
+    await sql`INSERT INTO billing.reconcile_cursor (stream, cursor_created, last_pass_started_at, last_success_at,
+      last_found_missing) VALUES ('stripe-events', 1764000000, now(), now(), 3)`.execute(
+      services.database.db,
+    );
+    const withCursor = (await call(base, "/fleet.json", { auth: asAlice })).json<{
+      database: { reconcile: { installed: boolean; cursors: Record<string, unknown>[] } };
+    }>();
+    expect(withCursor.database.reconcile).toMatchObject({
+      installed: true,
+      cursors: [{ stream: "stripe-events", cursorCreated: "2025-11-24T16:00:00.000Z", lastFoundMissing: 3 }],
+    });
     const page = (await call(base, "/", { auth: asAlice })).text;
-    expect(page).toContain("No reconciler");
+    expect(page).toContain("2025-11-24 16:00:00 UTC");
     expect(page).toContain('data-refresh="5"');
 
-    // The reconciler's table, as its migration makes it.
-    await sql`CREATE TABLE billing.reconcile_cursor (stream text PRIMARY KEY, cursor_created bigint,
-      last_pass_started_at timestamptz, last_success_at timestamptz, last_found_missing integer,
-      updated_at timestamptz NOT NULL DEFAULT now())`.execute(services.database.db);
+    // A database without the reconciler's table (its migration not applied, or rolled back).
+    await sql`ALTER TABLE billing.reconcile_cursor RENAME TO reconcile_cursor_away`.execute(
+      services.database.db,
+    );
     try {
-      await sql`INSERT INTO billing.reconcile_cursor VALUES ('stripe-events', 1764000000, now(), now(), 3, now())`.execute(
+      const without = (await call(base, "/fleet.json", { auth: asAlice })).json<{
+        database: { ok: boolean; reconcile: { installed: boolean } };
+      }>();
+      expect(without.database).toMatchObject({ ok: true, reconcile: { installed: false } });
+      expect((await call(base, "/", { auth: asAlice })).text).toContain("No reconciler");
+    } finally {
+      await sql`ALTER TABLE billing.reconcile_cursor_away RENAME TO reconcile_cursor`.execute(
         services.database.db,
       );
-      const withCursor = (await call(base, "/fleet.json", { auth: asAlice })).json<{
-        database: { reconcile: { installed: boolean; cursors: Record<string, unknown>[] } };
-      }>();
-      expect(withCursor.database.reconcile).toMatchObject({
-        installed: true,
-        cursors: [
-          { stream: "stripe-events", cursorCreated: "2025-11-24T16:00:00.000Z", lastFoundMissing: 3 },
-        ],
-      });
-      expect((await call(base, "/", { auth: asAlice })).text).toContain("2025-11-24 16:00:00 UTC");
-    } finally {
-      await sql`DROP TABLE billing.reconcile_cursor`.execute(services.database.db);
     }
   });
 });
