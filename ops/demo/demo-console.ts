@@ -38,7 +38,7 @@ export async function startDemoConsole(
 /** What the demo prints about the console at its end. */
 export function consoleNote(
   login: DemoConsole,
-  options: { keep: boolean; databaseUrl: string; amqpUrl: string },
+  options: { keep: boolean; databaseUrl: string; amqpUrl: string; retryDelaysMs: string },
 ): string {
   const lines = [
     "",
@@ -51,7 +51,8 @@ export function consoleNote(
     lines.push(
       "  it stops with the demo: `npm run demo -- --keep` leaves it running, or start it later on this data:",
       `  DATABASE_URL=${options.databaseUrl} AMQP_URL=${options.amqpUrl} \\`,
-      `    CONSOLE_USERS=${login.user}:${login.token} CONSOLE_PORT=8081 npm run ops -- console`,
+      `    RETRY_DELAYS_MS=${options.retryDelaysMs} CONSOLE_USERS=${login.user}:${login.token} npm run ops -- console`,
+      "  (then open http://localhost:8081/)",
     );
   }
   return lines.join("\n");

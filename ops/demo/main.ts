@@ -214,7 +214,14 @@ async function main(): Promise<number> {
     relay: `http://127.0.0.1:${metricsPorts[2]}`,
     reconciler: `http://127.0.0.1:${metricsPorts[3]}`,
   });
-  console.log(consoleNote(login, { keep: args.keep, databaseUrl, amqpUrl: vhost.url }));
+  console.log(
+    consoleNote(login, {
+      keep: args.keep,
+      databaseUrl,
+      amqpUrl: vhost.url,
+      retryDelaysMs: env.RETRY_DELAYS_MS,
+    }),
+  );
   if (args.keep) await untilStopped();
   return dayStatus ?? 1;
 }
