@@ -18,7 +18,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const processes = ["web", "worker", "relay", "release", "reconciler"];
+const processes = ["web", "worker", "relay", "release", "reconciler", "console"];
 const dist = join(root, "dist");
 // Written after a successful build (also by `npm run build`'s postbuild); its mtime is the build's start.
 const stamp = join(dist, ".build-stamp");

@@ -5,7 +5,7 @@ import { type CommandType, isCommandType } from "./domain/command-types.ts";
 // The environment is read here, once, into a frozen object; nothing below the entry points
 // reads process.env. A bad value stops the process with one line naming the variable.
 
-export type ProcessName = "web" | "worker" | "relay" | "release" | "reconciler" | "ops";
+export type ProcessName = "web" | "worker" | "relay" | "release" | "reconciler" | "ops" | "console";
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 
 export interface CommandToken {
@@ -14,6 +14,20 @@ export interface CommandToken {
   readonly sha256: Buffer;
   /** The command types this token may send; "*" allows every type. */
   readonly scopes: ReadonlySet<CommandType> | "*";
+}
+
+/** A person (or script) who may use the ops console; the name is recorded on every action. */
+export interface ConsoleUser {
+  readonly name: string;
+  /** sha256 of the token: compared in constant time, never the token itself. */
+  readonly sha256: Buffer;
+}
+
+/** A process whose /metrics and /readyz the console reads. */
+export interface MetricsTarget {
+  readonly name: string;
+  /** Base URL, without a trailing slash. */
+  readonly url: string;
 }
 
 export interface RateLimit {
@@ -63,6 +77,12 @@ export interface Config {
   readonly reconcileLookbackS: number;
   /** `reconciler`: each pass lists from the cursor minus this many seconds. */
   readonly reconcileOverlapS: number;
+  /** The ops console's HTTP port. */
+  readonly consolePort: number;
+  /** Who may use the ops console (required by `console`). */
+  readonly consoleUsers: readonly ConsoleUser[];
+  /** Processes whose /metrics and /readyz the console shows (rates, readiness). */
+  readonly consoleMetricsUrls: readonly MetricsTarget[];
 }
 
 /** A bad or missing variable: the message is the one line the process prints before exiting 1. */
@@ -102,6 +122,7 @@ export const defaults = {
   // Wider than the few seconds an event takes to appear in the list; costs one re-read of 5 min.
   RECONCILE_OVERLAP_S: "300",
   RABBITMQCTL: "rabbitmqctl",
+  CONSOLE_PORT: "8081",
 } as const;
 
 const requiredStripeKey: ReadonlySet<ProcessName> = new Set(["worker", "reconciler"]);
@@ -133,6 +154,10 @@ export function loadConfig(env: Env, process: ProcessName): Config {
   }
   if (requiredStripeKey.has(process) && stripeSecretKey === undefined) {
     throw new ConfigError("STRIPE_SECRET_KEY", `required by ${process} (an sk_… key)`);
+  }
+  const consoleUsers = parseConsoleUsers(optional("CONSOLE_USERS"));
+  if (process === "console" && consoleUsers.length === 0) {
+    throw new ConfigError("CONSOLE_USERS", "required by console (name:token,…; a token may be sha256=<hex>)");
   }
 
   const amqpUrl = parseUrl("AMQP_URL", read("AMQP_URL"), ["amqp:", "amqps:"], false);
@@ -170,6 +195,9 @@ export function loadConfig(env: Env, process: ProcessName): Config {
     reconcileIntervalS: parseInteger("RECONCILE_INTERVAL_S", read("RECONCILE_INTERVAL_S"), 1, 86400),
     reconcileLookbackS: parseLookback("RECONCILE_LOOKBACK", read("RECONCILE_LOOKBACK")),
     reconcileOverlapS: parseInteger("RECONCILE_OVERLAP_S", read("RECONCILE_OVERLAP_S"), 0, 86400),
+    consolePort: parseInteger("CONSOLE_PORT", read("CONSOLE_PORT"), 0, 65535),
+    consoleUsers: Object.freeze(consoleUsers),
+    consoleMetricsUrls: Object.freeze(parseMetricsTargets(optional("CONSOLE_METRICS_URLS"))),
   });
 }
 
@@ -185,6 +213,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
       service: t.service,
       scopes: t.scopes === "*" ? "*" : [...t.scopes],
     })),
+    consoleUsers: config.consoleUsers.map((u) => u.name),
   };
 }
 
@@ -327,5 +356,56 @@ function parseCommandTokens(raw: string | undefined): CommandToken[] {
       scopes.add(scope);
     }
     return Object.freeze({ service, sha256, scopes });
+  });
+}
+
+/** A token as configured: its sha256, from `sha256=<hex>` or hashed here (at least 16 characters). */
+function tokenDigest(name: string, entry: number, token: string): Buffer {
+  if (token.startsWith("sha256=")) {
+    const hex = token.slice("sha256=".length);
+    if (!/^[0-9a-fA-F]{64}$/.test(hex))
+      throw new ConfigError(name, `entry ${entry}: sha256= needs 64 hex digits`);
+    return Buffer.from(hex, "hex");
+  }
+  if (token.length < 16) throw new ConfigError(name, `entry ${entry}: token shorter than 16 characters`);
+  return createHash("sha256").update(token).digest();
+}
+
+/** `name:token,…`; a token may be given as `sha256=<hex>`. */
+function parseConsoleUsers(raw: string | undefined): ConsoleUser[] {
+  if (raw === undefined) return [];
+  const name = "CONSOLE_USERS";
+  const tokens = new Set<string>();
+  const names = new Set<string>();
+  return raw.split(",").map((entry, i) => {
+    const parts = entry.trim().split(":");
+    const [user, token] = parts;
+    if (parts.length !== 2 || !user || !token)
+      throw new ConfigError(name, `entry ${i + 1} is not name:token`);
+    // The name is recorded on every action and shown on every page: plain characters only.
+    if (!/^[A-Za-z0-9._@+-]{1,64}$/.test(user)) {
+      throw new ConfigError(name, `entry ${i + 1}: a name is 1-64 letters, digits or . _ @ + -`);
+    }
+    if (names.has(user)) throw new ConfigError(name, `entry ${i + 1}: the name ${user} is listed twice`);
+    names.add(user);
+    const sha256 = tokenDigest(name, i + 1, token);
+    const key = sha256.toString("hex");
+    if (tokens.has(key)) throw new ConfigError(name, `entry ${i + 1}: the same token is listed twice`);
+    tokens.add(key);
+    return Object.freeze({ name: user, sha256 });
+  });
+}
+
+/** `name=http://host:port,…` (or plain URLs, named by host and port). */
+function parseMetricsTargets(raw: string | undefined): MetricsTarget[] {
+  if (raw === undefined) return [];
+  const name = "CONSOLE_METRICS_URLS";
+  return raw.split(",").map((entry, i) => {
+    const text = entry.trim();
+    const at = text.indexOf("=");
+    const label = at > 0 ? text.slice(0, at).trim() : undefined;
+    const url = parseOptionalHttpUrl(name, at > 0 ? text.slice(at + 1).trim() : text);
+    if (url === undefined || url === "") throw new ConfigError(name, `entry ${i + 1} has no URL`);
+    return Object.freeze({ name: label ?? new URL(url).host, url });
   });
 }

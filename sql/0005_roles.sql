@@ -47,8 +47,9 @@ GRANT SELECT, INSERT         ON billing.commands           TO billing_app;
 GRANT SELECT, INSERT, UPDATE ON billing.outbox             TO billing_app; -- relay marks published
 GRANT SELECT, INSERT, UPDATE ON billing.dead_letters       TO billing_app; -- archiver; replay/purge mark
 GRANT SELECT, INSERT, UPDATE ON billing.reconcile_cursor   TO billing_app; -- the reconciler's cursor
-GRANT USAGE ON SEQUENCE billing.ledger_entries_id_seq, billing.outbox_id_seq, billing.dead_letters_id_seq
-  TO billing_app;
+GRANT SELECT, INSERT         ON billing.ops_audit          TO billing_app; -- console and CLI actions: append-only
+GRANT USAGE ON SEQUENCE billing.ledger_entries_id_seq, billing.outbox_id_seq, billing.dead_letters_id_seq,
+  billing.ops_audit_id_seq TO billing_app;
 -- `billing-ops doctor` compares the applied migrations with the release's.
 GRANT SELECT ON public.kysely_migration TO billing_app;
 

@@ -111,12 +111,12 @@ describe("bin/fleet.js on a small project", () => {
     const unknown = spawnNode(["bin/fleet.js", "wrker"], {});
     expect(await unknown.exited).toBe(1);
     expect(unknown.output().trim()).toBe(
-      'fleet: unknown process "wrker": one of web, worker, relay, release, reconciler',
+      'fleet: unknown process "wrker": one of web, worker, relay, release, reconciler, console',
     );
     const missing = spawnNode(["bin/fleet.js"], {});
     expect(await missing.exited).toBe(1);
     expect(missing.output().trim()).toBe(
-      "fleet: name the process to run: one of web, worker, relay, release, reconciler",
+      "fleet: name the process to run: one of web, worker, relay, release, reconciler, console",
     );
   });
 });

@@ -39,20 +39,20 @@ it("runs the brokers with health checks", () => {
 });
 
 it("runs release once after healthy brokers, and the processes after release", () => {
-  const { release, web, worker, relay, reconciler } = compose.services;
+  const { release, web, worker, relay, reconciler, console: opsConsole } = compose.services;
   expect(release?.depends_on).toEqual({
     postgres: { condition: "service_healthy" },
     rabbitmq: { condition: "service_healthy" },
   });
   expect(release?.restart).toBe("no");
-  for (const service of [web, worker, relay, reconciler]) {
+  for (const service of [web, worker, relay, reconciler, opsConsole]) {
     expect(service?.depends_on?.release?.condition).toBe("service_completed_successfully");
   }
   expect(worker?.deploy?.replicas).toBe(2);
 });
 
 it("runs each process with the Procfile's command and the environment it needs", () => {
-  for (const name of ["release", "web", "worker", "relay", "reconciler"]) {
+  for (const name of ["release", "web", "worker", "relay", "reconciler", "console"]) {
     const service = compose.services[name];
     expect(service?.command?.join(" "), name).toBe(procfile[name]);
     const env = service?.environment ?? {};
@@ -64,6 +64,7 @@ it("runs each process with the Procfile's command and the environment it needs",
   expect(compose.services.web?.environment?.STRIPE_WEBHOOK_SECRET).toBeDefined();
   expect(compose.services.worker?.environment?.STRIPE_SECRET_KEY).toBeDefined();
   expect(compose.services.reconciler?.environment?.STRIPE_SECRET_KEY).toBeDefined();
+  expect(compose.services.console?.environment?.CONSOLE_USERS).toMatch(/^[^:,]+:.{16,}$/);
 });
 
 // Least privilege (issue 15): every process logs in as its own user, the runtime's PostgreSQL
@@ -86,6 +87,7 @@ it("gives every process its own broker user, with its role's permissions and no 
     worker: "worker",
     relay: "relay",
     reconciler: "reconciler",
+    console: "ops",
   };
   const users = Object.keys(roles).map((name) => brokerUserOf(env(name).AMQP_URL ?? ""));
   expect(new Set(users).size).toBe(users.length);
@@ -129,14 +131,16 @@ it("gives every process its own broker user, with its role's permissions and no 
   );
 });
 
-it("runs worker, relay and reconciler as their own billing_app logins; release as the owner", () => {
+it("runs worker, relay, reconciler and console as their own billing_app logins; release as the owner", () => {
   const postgres = compose.services.postgres?.environment ?? {};
   expect(new URL(env("release").DATABASE_URL ?? "").username).toBe(postgres.POSTGRES_USER);
   expect(compose.services.postgres?.volumes).toContain(
     "./ops/docker/postgres-roles.sql:/docker-entrypoint-initdb.d/10-billing-roles.sql:ro",
   );
-  const logins = ["worker", "relay", "reconciler"].map((name) => new URL(env(name).DATABASE_URL ?? ""));
-  expect(new Set(logins.map((u) => u.username)).size).toBe(3);
+  const logins = ["worker", "relay", "reconciler", "console"].map(
+    (name) => new URL(env(name).DATABASE_URL ?? ""),
+  );
+  expect(new Set(logins.map((u) => u.username)).size).toBe(4);
   for (const url of logins) {
     expect(url.username).not.toBe(postgres.POSTGRES_USER);
     expect(roleSql).toContain(

@@ -222,4 +222,55 @@ describe("loadConfig", () => {
     expect(text).toContain("svc");
     expect(redactUrl("::")).toBe("[unparseable url]");
   });
+
+  // The console's users: Basic name and token (or a sha256 of it); every value that is wrong names
+  // the variable, and the token never appears in the message or the logged config.
+  it("reads CONSOLE_PORT, CONSOLE_USERS and CONSOLE_METRICS_URLS; the console needs users", () => {
+    expect(problem({}, "console")).toMatch(/^CONSOLE_USERS: required by console/);
+    const digest = createHash("sha256").update("bob-token-0123456789").digest("hex");
+    const config = loadConfig(
+      {
+        CONSOLE_USERS: ` alice:alice-token-0123456789 , bob:sha256=${digest}`,
+        CONSOLE_METRICS_URLS: "web=http://web:8080/, http://10.0.0.5:9464",
+      },
+      "console",
+    );
+    expect(config.consolePort).toBe(8081);
+    expect(config.consoleUsers.map((u) => u.name)).toEqual(["alice", "bob"]);
+    expect(config.consoleUsers[0]?.sha256).toEqual(
+      createHash("sha256").update("alice-token-0123456789").digest(),
+    );
+    expect(config.consoleUsers[1]?.sha256.toString("hex")).toBe(digest);
+    expect(config.consoleMetricsUrls).toEqual([
+      { name: "web", url: "http://web:8080" },
+      { name: "10.0.0.5:9464", url: "http://10.0.0.5:9464" },
+    ]);
+    expect(
+      loadConfig({ CONSOLE_PORT: "0", CONSOLE_USERS: "a:abcdefghijklmnop" }, "console").consolePort,
+    ).toBe(0);
+    expect(loadConfig({}, "ops").consoleUsers).toEqual([]);
+    const logged = JSON.stringify(redactConfig(config));
+    expect(logged).toContain("alice");
+    expect(logged).not.toContain("alice-token");
+    expect(logged).not.toContain(digest);
+  });
+
+  it.each([
+    [{ CONSOLE_USERS: "alice" }, /^CONSOLE_USERS: entry 1 is not name:token/],
+    [{ CONSOLE_USERS: "alice:short" }, /^CONSOLE_USERS: entry 1: token shorter than 16/],
+    [{ CONSOLE_USERS: "al ice:abcdefghijklmnop" }, /^CONSOLE_USERS: entry 1: a name is/],
+    [{ CONSOLE_USERS: "<b>:abcdefghijklmnop" }, /^CONSOLE_USERS: entry 1: a name is/],
+    [{ CONSOLE_USERS: "a:abcdefghijklmnop,a:qrstuvwxyzabcdefgh" }, /entry 2: the name a is listed twice/],
+    [{ CONSOLE_USERS: "a:abcdefghijklmnop,b:abcdefghijklmnop" }, /entry 2: the same token is listed twice/],
+    [{ CONSOLE_USERS: "a:sha256=abc" }, /entry 1: sha256= needs 64 hex digits/],
+    [{ CONSOLE_USERS: "a:abcdefghijklmnop", CONSOLE_PORT: "http" }, /^CONSOLE_PORT: not a whole number/],
+    [
+      { CONSOLE_USERS: "a:abcdefghijklmnop", CONSOLE_METRICS_URLS: "web=ftp://x" },
+      /^CONSOLE_METRICS_URLS: unsupported/,
+    ],
+  ])("%j → %s", (env, expected) => {
+    const message = problem(env as Record<string, string>, "console");
+    expect(message).toMatch(expected);
+    expect(message).not.toContain("abcdefghijklmnop");
+  });
 });

@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from "../../lib/config.ts";
 import { isMain } from "../../lib/lifecycle.ts";
 import { UsageError, type Verb, type VerbResult } from "./verb.ts";
 import { brokerPermissions } from "./verbs/broker-permissions.ts";
+import { opsConsole } from "./verbs/console.ts";
 import { dlqList } from "./verbs/dlq-list.ts";
 import { dlqPurge } from "./verbs/dlq-purge.ts";
 import { dlqReplay } from "./verbs/dlq-replay.ts";
@@ -26,6 +27,7 @@ export const verbs: readonly Verb[] = [
   dlqPurge,
   reconcile,
   prune,
+  opsConsole,
   doctor,
   brokerPermissions,
 ];
@@ -117,7 +119,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       progressShown = true;
       io.err(`\r\u001b[K${line}`);
     };
-    result = await verb.run({ config, signal: io.signal, progress }, values, positionals);
+    const notice = (line: string) => {
+      endProgress();
+      io.err(`${line}\n`);
+    };
+    result = await verb.run({ config, signal: io.signal, progress, notice }, values, positionals);
     endProgress();
   } catch (error) {
     endProgress();

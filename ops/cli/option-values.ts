@@ -1,4 +1,4 @@
-import { parseDuration } from "./duration.ts";
+import { parseDuration } from "../../lib/ops/duration.ts";
 import { UsageError, type Values } from "./verb.ts";
 
 // Typed reads of parseArgs values; a bad value is a UsageError (one line, exit 2).

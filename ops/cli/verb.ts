@@ -22,6 +22,8 @@ export interface VerbContext {
   progress(line: string): void;
   /** Aborted on SIGINT: long verbs stop between items. */
   readonly signal: AbortSignal;
+  /** Writes one line to stderr at once, terminal or not (never into --json output). */
+  notice(line: string): void;
 }
 
 export interface Verb {

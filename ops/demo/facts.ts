@@ -1,4 +1,5 @@
 import type pg from "pg";
+import { type Sample, sumSamples } from "../../lib/ops/prometheus-text.ts";
 import type { DayPlan } from "./billing-day.ts";
 import { expectedStatus } from "./billing-day.ts";
 import { balances, bookTotals, ledgerCheck, subscriptionsByAccount } from "./books.ts";
@@ -7,7 +8,6 @@ import type { DayRecord } from "./day-runner.ts";
 import type { Drained } from "./drain.ts";
 import type { DeliveryRecord } from "./emulator-control.ts";
 import type { EventsSeen } from "./events-listener.ts";
-import { type Sample, sumSamples } from "./prometheus-text.ts";
 import type { DayFacts } from "./summary.ts";
 
 /** Everything the summary needs, read once the fleet is quiet (before it is stopped). */

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pg from "pg";
+import { parsePrometheusText, type Sample } from "../../lib/ops/prometheus-text.ts";
 import { createFleet, endLeftovers, type Fleet } from "../fleet-runner/fleet.ts";
 import { freePort } from "../fleet-runner/free-port.ts";
 import { findLocalServices, ServiceUnreachable } from "../fleet-runner/local-services.ts";
@@ -16,6 +17,7 @@ import { DemoUsageError, demoUsage, parseDemoArgs } from "./args.ts";
 import { planBillingDay } from "./billing-day.ts";
 import { commandBatches } from "./command-batches.ts";
 import { dayPhases, runBillingDay } from "./day-runner.ts";
+import { consoleNote, startDemoConsole, untilStopped } from "./demo-console.ts";
 import { drainFleet } from "./drain.ts";
 import { emulatorControl } from "./emulator-control.ts";
 import { listenToDomainEvents } from "./events-listener.ts";
@@ -24,7 +26,6 @@ import { createHttpCommands } from "./http-commands.ts";
 import { publishMalformedCommand } from "./poison-command.ts";
 import { createProcessUsers } from "./process-users.ts";
 import { createProgress, type Progress } from "./progress.ts";
-import { parsePrometheusText, type Sample } from "./prometheus-text.ts";
 import { dayChecks, renderSummary } from "./summary.ts";
 
 // `npm run demo`: the fleet's main job, end to end on this machine's PostgreSQL and RabbitMQ.
@@ -40,6 +41,8 @@ const reconcileIntervalS = 1;
 
 let fleet: Fleet | undefined;
 let activeProgress: Progress | undefined;
+// The day's result, once known: with --keep the demo then waits for Ctrl-C and exits with it.
+let dayStatus: number | undefined;
 
 async function main(): Promise<number> {
   let args: ReturnType<typeof parseDemoArgs>;
@@ -208,13 +211,29 @@ async function main(): Promise<number> {
     progress.close();
     const checks = dayChecks(facts);
     console.log(renderSummary(facts, checks));
-    return checks.every((c) => c.ok) ? 0 : 1;
+    dayStatus = checks.every((c) => c.ok) ? 0 : 1;
   } finally {
     progress.close();
     await amqp.close().catch(() => undefined);
     await listener.close();
     await pool.end();
   }
+  const login = await startDemoConsole(fleet, env, {
+    web: webUrl,
+    ...Object.fromEntries(workers.map((w, i) => [w.label, `http://127.0.0.1:${metricsPorts[i]}`])),
+    relay: `http://127.0.0.1:${metricsPorts[2]}`,
+    reconciler: `http://127.0.0.1:${metricsPorts[3]}`,
+  });
+  console.log(
+    consoleNote(login, {
+      keep: args.keep,
+      databaseUrl,
+      amqpUrl: vhost.url,
+      retryDelaysMs: env.RETRY_DELAYS_MS,
+    }),
+  );
+  if (args.keep) await untilStopped();
+  return dayStatus ?? 1;
 }
 
 runFleetMain({
@@ -222,4 +241,5 @@ runFleetMain({
   main,
   fleet: () => fleet,
   onSignal: () => activeProgress?.close(),
+  statusAfterSignal: () => dayStatus,
 });

@@ -10,6 +10,11 @@ export function runFleetMain(options: {
   fleet: () => Fleet | undefined;
   /** Called once on the first signal, before the note is printed (e.g. to close a progress bar). */
   onSignal?: () => void;
+  /**
+   * The exit status after a signal when the run already knows its own (the demo's `--keep` waits
+   * for Ctrl-C after its checks); undefined: 128 + the signal's number.
+   */
+  statusAfterSignal?: () => number | undefined;
 }): void {
   const { name, fleet } = options;
   // The exit status after a signal (128 + its number); undefined until one arrives.
@@ -26,7 +31,7 @@ export function runFleetMain(options: {
         fleet()?.killAllNow();
         process.exit(signalled);
       }
-      signalled = signal === "SIGINT" ? 130 : 143;
+      signalled = options.statusAfterSignal?.() ?? (signal === "SIGINT" ? 130 : 143);
       options.onSignal?.();
       process.stdout.write(`\n${signal}: stopping the fleet…\n`);
       void shutdown(signalled);

@@ -21,15 +21,23 @@ export async function waitFor<T>(
   }
 }
 
-/** Resolves when `url` answers 200; rejects early, with its log, if the process exits first. */
-export async function waitForReady(url: string, process: FleetProcess, timeoutMs = 30_000): Promise<void> {
+/**
+ * Resolves when `url` answers 200 (sent with `headers`, e.g. credentials); rejects early, with its
+ * log, if the process exits first.
+ */
+export async function waitForReady(
+  url: string,
+  process: FleetProcess,
+  timeoutMs = 30_000,
+  headers: Record<string, string> = {},
+): Promise<void> {
   await waitFor(
     async () => {
       if (process.hasExited()) {
         throw new Error(`${process.label} exited before it was ready:\n${logTail(process.logFile)}`);
       }
       try {
-        const response = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        const response = await fetch(url, { headers, signal: AbortSignal.timeout(1000) });
         await response.body?.cancel();
         return response.status === 200 ? true : undefined;
       } catch {

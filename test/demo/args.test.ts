@@ -3,8 +3,13 @@ import { DemoUsageError, defaultEvents, parseDemoArgs } from "../../ops/demo/arg
 
 describe("parseDemoArgs", () => {
   it("has defaults and reads --events and --seed", () => {
-    expect(parseDemoArgs([])).toEqual({ events: defaultEvents, seed: 1 });
-    expect(parseDemoArgs(["--events", "5000", "--seed", "9"])).toEqual({ events: 5000, seed: 9 });
+    expect(parseDemoArgs([])).toEqual({ events: defaultEvents, seed: 1, keep: false });
+    expect(parseDemoArgs(["--events", "5000", "--seed", "9"])).toEqual({
+      events: 5000,
+      seed: 9,
+      keep: false,
+    });
+    expect(parseDemoArgs(["--keep"])).toEqual({ events: defaultEvents, seed: 1, keep: true });
     expect(parseDemoArgs(["--help"])).toBe("help");
   });
 

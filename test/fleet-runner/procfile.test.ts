@@ -17,9 +17,9 @@ describe("parseProcfile", () => {
   });
 
   // The repository's own Procfile names every process the demo and the benchmark start.
-  it("reads the repository's Procfile with web, worker, relay, release and reconciler", () => {
+  it("reads the repository's Procfile with web, worker, relay, release, reconciler and console", () => {
     const commands = readProcfile(new URL("../..", import.meta.url).pathname);
-    for (const name of ["web", "worker", "relay", "release", "reconciler"])
+    for (const name of ["web", "worker", "relay", "release", "reconciler", "console"])
       expect(commands.has(name)).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDuration, parseDuration } from "../../ops/cli/duration.ts";
+import { formatDuration, parseDuration } from "../../lib/ops/duration.ts";
 
 describe("parseDuration", () => {
   // Retention and reconciliation windows are typed by operators: the units must mean what they say.

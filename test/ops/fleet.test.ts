@@ -8,7 +8,7 @@ import { names } from "../../lib/amqp/topology.ts";
 import { commandMessage } from "../../lib/client/command-message.ts";
 import type { Command } from "../../lib/domain/commands.ts";
 import type { Running } from "../../lib/lifecycle.ts";
-import { type BrokerSession, openBrokerSession } from "../../ops/cli/broker-session.ts";
+import { type BrokerSession, openBrokerSession } from "../../lib/ops/broker-session.ts";
 import {
   type StripeEmulator,
   type StripeEvent,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { readableBody } from "../../ops/cli/readable-body.ts";
+import { readableBody } from "../../lib/ops/readable-body.ts";
 
 describe("readableBody", () => {
   // JSON bodies are the norm: shown pretty, with the parsed value for --json.

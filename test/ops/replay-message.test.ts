@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { replayMessage } from "../../ops/cli/replay-message.ts";
+import { replayMessage } from "../../lib/ops/replay-message.ts";
 
 const now = new Date("2025-01-02T03:04:05.678Z");
 

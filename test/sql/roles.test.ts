@@ -39,6 +39,8 @@ const expectedTables: Record<string, Record<Role, readonly Privilege[]>> = {
   invoices: app("SELECT", "INSERT", "UPDATE"),
   commands: app("SELECT", "INSERT"),
   reconcile_cursor: app("SELECT", "INSERT", "UPDATE"),
+  // who replayed or purged what: append-only for the runtime too
+  ops_audit: app("SELECT", "INSERT"),
   dead_letters: { ...app("SELECT", "INSERT", "UPDATE"), billing_maintenance: ["SELECT"] },
   // retention (billing-ops prune) deletes these, and only billing_maintenance may
   processed_messages: { ...app("SELECT", "INSERT"), billing_maintenance: ["SELECT", "DELETE"] },
@@ -57,6 +59,7 @@ const expectedSequences: Record<string, Record<Role, readonly string[]>> = {
   ledger_entries_id_seq: appSequence,
   outbox_id_seq: appSequence,
   dead_letters_id_seq: appSequence,
+  ops_audit_id_seq: appSequence,
 };
 
 let database: TestDatabase;

@@ -10,6 +10,8 @@ import type { InvoicesTable } from "./invoices.ts";
 import { invoicesColumns } from "./invoices.ts";
 import type { LedgerEntriesTable } from "./ledger-entries.ts";
 import { ledgerEntriesColumns } from "./ledger-entries.ts";
+import type { OpsAuditTable } from "./ops-audit.ts";
+import { opsAuditColumns } from "./ops-audit.ts";
 import type { OutboxTable } from "./outbox.ts";
 import { outboxColumns } from "./outbox.ts";
 import type { PaymentsTable } from "./payments.ts";
@@ -37,6 +39,7 @@ export interface Database {
   outbox: OutboxTable;
   dead_letters: DeadLettersTable;
   reconcile_cursor: ReconcileCursorTable;
+  ops_audit: OpsAuditTable;
 }
 
 /** The runtime column descriptions of every table, for the drift test. */
@@ -53,4 +56,5 @@ export const databaseColumns = {
   outbox: outboxColumns,
   dead_letters: deadLettersColumns,
   reconcile_cursor: reconcileCursorColumns,
+  ops_audit: opsAuditColumns,
 } as const satisfies { readonly [K in keyof Database]: unknown };

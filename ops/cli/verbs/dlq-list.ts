@@ -1,20 +1,11 @@
-import { filterHelp, filterOptions, readFilter, whereFilter } from "../dead-letter-filter.ts";
+import { listDeadLetters } from "../../../lib/ops/dead-letter-list.ts";
+import { filterHelp, filterOptions, readFilter } from "../dead-letter-filter.ts";
 import { withDb } from "../ops-db.ts";
 import { integerOption, noPositionals } from "../option-values.ts";
 import { formatTable, oneLine, shortTime } from "../text-table.ts";
 import type { Verb } from "../verb.ts";
 
-/** One parked dead letter as `dlq list --json` prints it. */
-export interface DlqListItem {
-  id: number;
-  messageId: string | null;
-  type: string | null;
-  routingKey: string;
-  errorKind: string;
-  error: string;
-  attempts: number;
-  failedAt: string;
-}
+export type { DeadLetterSummary as DlqListItem } from "../../../lib/ops/dead-letter-list.ts";
 
 export const dlqList: Verb = {
   words: ["dlq", "list"],
@@ -31,42 +22,24 @@ export const dlqList: Verb = {
     noPositionals(positionals);
     const filter = readFilter(values);
     const limit = integerOption(values, "limit", 50, 1, 10_000);
-    const rows = await withDb(config, (db) =>
-      db
-        .selectFrom("dead_letters")
-        .select(["id", "message_id", "type", "routing_key", "error_kind", "error", "attempts", "failed_at"])
-        .where("status", "=", "parked")
-        .$call(whereFilter(filter))
-        .orderBy("failed_at", "desc")
-        .orderBy("id", "desc")
-        .limit(limit)
-        .execute(),
+    const letters = await withDb(config, (db) =>
+      listDeadLetters(db, { selection: { kind: "filter", filter } }, limit),
     );
-    const items: DlqListItem[] = rows.map((r) => ({
-      id: r.id,
-      messageId: r.message_id,
-      type: r.type,
-      routingKey: r.routing_key,
-      errorKind: r.error_kind,
-      error: r.error,
-      attempts: r.attempts,
-      failedAt: r.failed_at.toISOString(),
-    }));
     const lines =
-      rows.length === 0
+      letters.length === 0
         ? ["no parked dead letters match"]
         : formatTable(
             ["ID", "FAILED AT", "TYPE", "MESSAGE ID", "KIND", "ATTEMPTS", "ERROR"],
-            rows.map((r) => [
-              String(r.id),
-              shortTime(r.failed_at),
-              r.type ?? "(none)",
-              r.message_id ?? "(none)",
-              r.error_kind,
-              String(r.attempts),
-              oneLine(r.error, 70),
+            letters.map((l) => [
+              String(l.id),
+              shortTime(new Date(l.failedAt)),
+              l.type ?? "(none)",
+              l.messageId ?? "(none)",
+              l.errorKind,
+              String(l.attempts),
+              oneLine(l.error, 70),
             ]),
           );
-    return { ok: true, lines, json: { letters: items } };
+    return { ok: true, lines, json: { letters } };
   },
 };

@@ -1,4 +1,4 @@
-import { sql } from "kysely";
+import { purgeLetters } from "../../../lib/ops/dead-letter-purge.ts";
 import { operatorName } from "../operator-name.ts";
 import { withDb } from "../ops-db.ts";
 import { flag, idsOption, noPositionals, stringOption } from "../option-values.ts";
@@ -7,18 +7,20 @@ import { UsageError, type Verb } from "../verb.ts";
 export const dlqPurge: Verb = {
   words: ["dlq", "purge"],
   summary: "mark parked dead letters purged (the rows stay, for audit); needs --yes",
-  usage: "dlq purge (--id ID… | --all) --yes [--by NAME]",
+  usage: "dlq purge (--id ID… | --all) --yes [--by NAME] [--reason TEXT]",
   options: {
     id: { type: "string", multiple: true },
     all: { type: "boolean" },
     yes: { type: "boolean" },
     by: { type: "string" },
+    reason: { type: "string" },
   },
   help: [
-    "  --id ID    these dead letters (repeat it, or give a comma list)",
-    "  --all      every parked dead letter",
-    "  --yes      required: purging gives up on the messages",
-    "  --by NAME  recorded as purged_by (default: the OS user)",
+    "  --id ID        these dead letters (repeat it, or give a comma list)",
+    "  --all          every parked dead letter",
+    "  --yes          required: purging gives up on the messages",
+    "  --by NAME      recorded as purged_by and in the audit (default: the OS user)",
+    "  --reason TEXT  why, recorded in the audit (the console's /audit shows it)",
     "",
     "Purged letters are never replayed and leave `dlq stats`/`dlq list`; `dlq show ID` still shows them.",
   ].join("\n"),
@@ -34,26 +36,16 @@ export const dlqPurge: Verb = {
     }
     const by = stringOption(values, "by") ?? operatorName();
     if (by.trim() === "") throw new UsageError("--by must name someone");
-    const { purged, others } = await withDb(config, async (db) => {
-      const purged = await db
-        .updateTable("dead_letters")
-        .set({ status: "purged", purged_at: sql<Date>`now()`, purged_by: by })
-        .where("status", "=", "parked")
-        .$if(!all, (q) => q.where("id", "in", ids))
-        .returning("id")
-        .execute();
-      const done = new Set(purged.map((r) => r.id));
-      const rest = ids.filter((id) => !done.has(id));
-      const others =
-        rest.length === 0
-          ? []
-          : await db.selectFrom("dead_letters").select(["id", "status"]).where("id", "in", rest).execute();
-      const status = new Map(others.map((r) => [r.id, r.status]));
-      return {
-        purged: [...done].sort((a, b) => a - b),
-        others: rest.map((id) => ({ id, status: status.get(id) ?? "unknown" })),
-      };
-    });
+    const { purged, notPurged: others } = await withDb(config, (db) =>
+      purgeLetters(
+        db,
+        { selection: all ? { kind: "all" } : { kind: "ids", ids } },
+        {
+          actor: { name: by, via: "cli" },
+          reason: stringOption(values, "reason"),
+        },
+      ),
+    );
     // Purging twice is fine; a letter that is unknown or was replayed is not what was asked.
     const refused = others.filter((o) => o.status !== "purged");
     const lines = [

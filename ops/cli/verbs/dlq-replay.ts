@@ -1,38 +1,25 @@
-import { sql } from "kysely";
-import type { Db } from "../../../lib/db/database.ts";
-import { openBrokerSession } from "../broker-session.ts";
-import { filterHelp, filterOptions, isNarrowed, readFilter, whereFilter } from "../dead-letter-filter.ts";
+import { replayLetters } from "../../../lib/ops/dead-letter-replay.ts";
+import { type Candidate, noSuchLetter, planLetters, type Skipped } from "../../../lib/ops/letter-plan.ts";
+import { isNarrowed, type LetterSelection } from "../../../lib/ops/letter-selection.ts";
+import { filterHelp, filterOptions, readFilter } from "../dead-letter-filter.ts";
 import { operatorName } from "../operator-name.ts";
 import { withDb } from "../ops-db.ts";
 import { flag, idsOption, noPositionals, stringOption } from "../option-values.ts";
-import { replayMessage } from "../replay-message.ts";
 import { formatTable, oneLine, shortTime } from "../text-table.ts";
-import { UsageError, type Verb, type VerbContext } from "../verb.ts";
-
-// Each letter is replayed in its own short transaction: lock the row (skipping one another run
-// holds), publish and wait for the confirm, mark it replayed, commit. A letter is never marked
-// without a confirm; a confirm whose mark is lost (crash) leaves it parked, and replaying it again
-// is absorbed by the inbox.
-
-interface Candidate {
-  id: number;
-  type: string | null;
-  message_id: string | null;
-  routing_key: string;
-  error: string;
-  failed_at: Date;
-}
+import { UsageError, type Verb } from "../verb.ts";
 
 export const dlqReplay: Verb = {
   words: ["dlq", "replay"],
   summary: "republish parked dead letters to `billing` (confirmed), then mark them replayed",
-  usage: "dlq replay (--id ID… | --type T | --error TEXT | --all) [--since DURATION] [--dry-run] [--by NAME]",
+  usage:
+    "dlq replay (--id ID… | --type T | --error TEXT | --all) [--since DURATION] [--dry-run] [--by NAME] [--reason TEXT]",
   options: {
     id: { type: "string", multiple: true },
     ...filterOptions,
     all: { type: "boolean" },
     "dry-run": { type: "boolean" },
     by: { type: "string" },
+    reason: { type: "string" },
   },
   help: [
     "Choose the letters with --id (repeat it, or give a comma list), with filters, or with --all:",
@@ -40,7 +27,8 @@ export const dlqReplay: Verb = {
     filterHelp,
     "  --all             every parked dead letter",
     "  --dry-run         list what would be replayed; publish and change nothing",
-    "  --by NAME         recorded as replayed_by (default: the OS user)",
+    "  --by NAME         recorded as replayed_by and in the audit (default: the OS user)",
+    "  --reason TEXT     why, recorded in the audit (the console's /audit shows it)",
     "",
     "Each message goes to exchange `billing` with its original routing key, properties and body",
     "bytes; the failure headers (x-error, x-error-kind, x-attempts, x-failed-at, x-routing-key) are",
@@ -64,41 +52,50 @@ export const dlqReplay: Verb = {
     }
     const by = stringOption(values, "by") ?? operatorName();
     if (by.trim() === "") throw new UsageError("--by must name someone");
-    const dryRun = flag(values, "dry-run");
+    const selection: LetterSelection =
+      ids.length > 0 ? { kind: "ids", ids } : all ? { kind: "all" } : { kind: "filter", filter };
 
     return withDb(context.config, async (db) => {
-      const candidates = await db
-        .selectFrom("dead_letters")
-        .select(["id", "type", "message_id", "error", "failed_at"])
-        // What replayMessage will use: the original routing key a retry kept in x-routing-key.
-        .select(sql<string>`coalesce(nullif(headers->>'x-routing-key', ''), routing_key)`.as("routing_key"))
-        .where("status", "=", "parked")
-        .$if(ids.length > 0, (q) => q.where("id", "in", ids))
-        .$call(whereFilter(filter))
-        .orderBy("failed_at")
-        .orderBy("id")
-        .execute();
-      const notParked = ids.length > 0 ? await explainMissing(db, ids, candidates) : [];
-      const unknown = notParked.filter((s) => s.reason === "no such dead letter");
-      if (dryRun) return dryRunResult(candidates, notParked, unknown.length === 0);
-      return replay(context, db, candidates, notParked, by);
+      if (flag(values, "dry-run")) {
+        const plan = await planLetters(db, { selection });
+        const unknown = plan.notParked.some((s) => s.reason === noSuchLetter);
+        return dryRunResult(plan.candidates, plan.notParked, !unknown);
+      }
+      const outcome = await replayLetters(
+        {
+          db,
+          amqpUrl: context.config.amqpUrl,
+          amqpUser: context.config.amqpUser,
+          confirmTimeoutMs: context.config.publishTimeoutMs,
+        },
+        { selection },
+        {
+          actor: { name: by, via: "cli" },
+          reason: stringOption(values, "reason"),
+          signal: context.signal,
+          progress: (done, of, replayed) =>
+            context.progress(`replaying: ${done}/${of} (${replayed} replayed)`),
+        },
+      );
+      const { replayed, skipped, failed, interrupted, leftParked: left } = outcome;
+      const unknown = skipped.some((s) => s.reason === noSuchLetter);
+      const lines = [
+        `replayed ${replayed.length} of ${outcome.candidates} dead letter${outcome.candidates === 1 ? "" : "s"} (by ${by})`,
+        ...(replayed.length > 0 ? [`replayed ids: ${replayed.join(", ")}`] : []),
+        ...skipped.map((s) => `skipped ${s.id}: ${s.reason}`),
+        ...(failed === undefined ? [] : [`stopped at ${failed.id}: ${failed.error}; ${left} left parked`]),
+        ...(interrupted ? [`interrupted: ${left} left parked, none half-done`] : []),
+      ];
+      return {
+        ok: failed === undefined && !interrupted && !unknown,
+        lines,
+        json: { dryRun: false, by, replayed, skipped, failed: failed ?? null, interrupted, leftParked: left },
+      };
     });
   },
 };
 
-async function explainMissing(db: Db, ids: number[], candidates: Candidate[]) {
-  const chosen = new Set(candidates.map((c) => c.id));
-  const rest = ids.filter((id) => !chosen.has(id));
-  if (rest.length === 0) return [];
-  const rows = await db.selectFrom("dead_letters").select(["id", "status"]).where("id", "in", rest).execute();
-  const status = new Map(rows.map((r) => [r.id, r.status]));
-  return rest.map((id) => {
-    const s = status.get(id);
-    return { id, reason: s === undefined ? "no such dead letter" : `already ${s}` };
-  });
-}
-
-function dryRunResult(candidates: Candidate[], skipped: { id: number; reason: string }[], ok: boolean) {
+function dryRunResult(candidates: readonly Candidate[], skipped: readonly Skipped[], ok: boolean) {
   const lines = [
     `dry run: would replay ${candidates.length} dead letter${candidates.length === 1 ? "" : "s"} (nothing published, nothing changed)`,
     ...(candidates.length === 0
@@ -109,9 +106,9 @@ function dryRunResult(candidates: Candidate[], skipped: { id: number; reason: st
             ["ID", "FAILED AT", "ROUTING KEY", "MESSAGE ID", "ERROR"],
             candidates.map((c) => [
               String(c.id),
-              shortTime(c.failed_at),
-              c.routing_key,
-              c.message_id ?? "(none)",
+              shortTime(c.failedAt),
+              c.routingKey,
+              c.messageId ?? "(none)",
               oneLine(c.error, 60),
             ]),
           ),
@@ -125,88 +122,11 @@ function dryRunResult(candidates: Candidate[], skipped: { id: number; reason: st
       dryRun: true,
       wouldReplay: candidates.map((c) => ({
         id: c.id,
-        routingKey: c.routing_key,
-        messageId: c.message_id,
+        routingKey: c.routingKey,
+        messageId: c.messageId,
         type: c.type,
       })),
       skipped,
     },
-  };
-}
-
-async function replay(
-  { config, signal, progress }: VerbContext,
-  db: Db,
-  candidates: Candidate[],
-  notParked: { id: number; reason: string }[],
-  by: string,
-) {
-  const replayed: number[] = [];
-  const skipped = [...notParked];
-  let failed: { id: number; error: string } | undefined;
-  let interrupted = false;
-  if (candidates.length > 0) {
-    const broker = await openBrokerSession(config.amqpUrl, { confirmTimeoutMs: config.publishTimeoutMs });
-    try {
-      for (const [i, candidate] of candidates.entries()) {
-        if (signal.aborted) {
-          interrupted = true;
-          break;
-        }
-        try {
-          const done = await db.transaction().execute(async (trx) => {
-            const letter = await trx
-              .selectFrom("dead_letters")
-              .select(["id", "routing_key", "body", "properties", "headers"])
-              .where("id", "=", candidate.id)
-              .where("status", "=", "parked")
-              .forUpdate()
-              .skipLocked()
-              .executeTakeFirst();
-            if (letter === undefined) return false;
-            const message = replayMessage(letter, new Date(), config.amqpUser);
-            await broker.publishConfirmed(
-              message.exchange,
-              message.routingKey,
-              message.body,
-              message.options,
-            );
-            await trx
-              .updateTable("dead_letters")
-              .set({ status: "replayed", replayed_at: sql<Date>`now()`, replayed_by: by })
-              .where("id", "=", letter.id)
-              .where("status", "=", "parked")
-              .execute();
-            return true;
-          });
-          if (done) replayed.push(candidate.id);
-          else
-            skipped.push({
-              id: candidate.id,
-              reason: "no longer parked (replayed or purged by another run)",
-            });
-        } catch (error) {
-          failed = { id: candidate.id, error: error instanceof Error ? error.message : String(error) };
-          break;
-        }
-        progress(`replaying: ${i + 1}/${candidates.length} (${replayed.length} replayed)`);
-      }
-    } finally {
-      await broker.close();
-    }
-  }
-  const left = candidates.length - replayed.length - (skipped.length - notParked.length);
-  const unknown = notParked.some((s) => s.reason === "no such dead letter");
-  const lines = [
-    `replayed ${replayed.length} of ${candidates.length} dead letter${candidates.length === 1 ? "" : "s"} (by ${by})`,
-    ...(replayed.length > 0 ? [`replayed ids: ${replayed.join(", ")}`] : []),
-    ...skipped.map((s) => `skipped ${s.id}: ${s.reason}`),
-    ...(failed === undefined ? [] : [`stopped at ${failed.id}: ${failed.error}; ${left} left parked`]),
-    ...(interrupted ? [`interrupted: ${left} left parked, none half-done`] : []),
-  ];
-  return {
-    ok: failed === undefined && !interrupted && !unknown,
-    lines,
-    json: { dryRun: false, by, replayed, skipped, failed: failed ?? null, interrupted, leftParked: left },
   };
 }

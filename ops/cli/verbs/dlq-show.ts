@@ -1,5 +1,5 @@
+import { showDeadLetter } from "../../../lib/ops/dead-letter-show.ts";
 import { withDb } from "../ops-db.ts";
-import { readableBody } from "../readable-body.ts";
 import { UsageError, type Verb } from "../verb.ts";
 
 export const dlqShow: Verb = {
@@ -20,57 +20,31 @@ export const dlqShow: Verb = {
       );
     }
     const id = Number(raw);
-    const row = await withDb(config, (db) =>
-      db.selectFrom("dead_letters").selectAll().where("id", "=", id).executeTakeFirst(),
-    );
-    if (row === undefined) return { ok: false, lines: [`no dead letter ${id}`], json: { found: false, id } };
+    const found = await withDb(config, (db) => showDeadLetter(db, id));
+    if (found === undefined)
+      return { ok: false, lines: [`no dead letter ${id}`], json: { found: false, id } };
 
-    const body = readableBody(row.body);
-    const letter = {
-      id: row.id,
-      status: row.status,
-      messageId: row.message_id,
-      type: row.type,
-      exchange: row.exchange,
-      routingKey: row.routing_key,
-      errorKind: row.error_kind,
-      error: row.error,
-      attempts: row.attempts,
-      failedAt: row.failed_at.toISOString(),
-      archivedAt: row.archived_at.toISOString(),
-      replayedAt: row.replayed_at?.toISOString() ?? null,
-      replayedBy: row.replayed_by,
-      purgedAt: row.purged_at?.toISOString() ?? null,
-      purgedBy: row.purged_by,
-      properties: row.properties,
-      headers: row.headers,
-      body: {
-        kind: body.kind,
-        bytes: row.body.length,
-        ...(body.kind === "json" ? { json: body.value } : { text: body.text }),
-        base64: row.body.toString("base64"),
-      },
-    };
+    const { bodyText, ...letter } = found;
     const indent = (text: string) => text.split("\n").map((l) => `  ${l}`);
     const lines = [
-      `dead letter ${row.id} (${row.status})`,
-      `message id:   ${row.message_id ?? "(none)"}`,
-      `type:         ${row.type ?? "(none)"}`,
-      `routing key:  ${row.routing_key} (exchange "${row.exchange}")`,
-      `error:        [${row.error_kind}] ${row.error}`,
-      `attempts:     ${row.attempts}`,
+      `dead letter ${letter.id} (${letter.status})`,
+      `message id:   ${letter.messageId ?? "(none)"}`,
+      `type:         ${letter.type ?? "(none)"}`,
+      `routing key:  ${letter.routingKey} (exchange "${letter.exchange}")`,
+      `error:        [${letter.errorKind}] ${letter.error}`,
+      `attempts:     ${letter.attempts}`,
       `failed at:    ${letter.failedAt}`,
       `archived at:  ${letter.archivedAt}`,
-      ...(row.replayed_at === null
+      ...(letter.replayedAt === null
         ? []
-        : [`replayed:     ${letter.replayedAt} by ${row.replayed_by ?? "?"}`]),
-      ...(row.purged_at === null ? [] : [`purged:       ${letter.purgedAt} by ${row.purged_by ?? "?"}`]),
+        : [`replayed:     ${letter.replayedAt} by ${letter.replayedBy ?? "?"}`]),
+      ...(letter.purgedAt === null ? [] : [`purged:       ${letter.purgedAt} by ${letter.purgedBy ?? "?"}`]),
       "headers:",
-      ...indent(JSON.stringify(row.headers, null, 2)),
+      ...indent(JSON.stringify(letter.headers, null, 2)),
       "properties:",
-      ...indent(JSON.stringify(row.properties, null, 2)),
-      `body (${body.kind}, ${row.body.length} bytes):`,
-      ...indent(body.text),
+      ...indent(JSON.stringify(letter.properties, null, 2)),
+      `body (${letter.body.kind}, ${letter.body.bytes} bytes):`,
+      ...indent(bodyText),
     ];
     return { ok: true, lines, json: letter };
   },

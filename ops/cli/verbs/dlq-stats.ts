@@ -1,18 +1,10 @@
-import { sql } from "kysely";
+import { groupDeadLetters } from "../../../lib/ops/dead-letter-groups.ts";
 import { withDb } from "../ops-db.ts";
 import { noPositionals } from "../option-values.ts";
 import { formatTable, oneLine, shortTime } from "../text-table.ts";
 import type { Verb } from "../verb.ts";
 
-/** One group of parked dead letters: same type, same error. */
-export interface DlqGroup {
-  type: string | null;
-  errorKind: string;
-  error: string;
-  count: number;
-  firstFailedAt: string;
-  lastFailedAt: string;
-}
+export type { DeadLetterGroup as DlqGroup } from "../../../lib/ops/dead-letter-groups.ts";
 
 export const dlqStats: Verb = {
   words: ["dlq", "stats"],
@@ -25,31 +17,7 @@ export const dlqStats: Verb = {
   ].join("\n"),
   async run({ config }, _values, positionals) {
     noPositionals(positionals);
-    const rows = await withDb(config, (db) =>
-      db
-        .selectFrom("dead_letters")
-        .where("status", "=", "parked")
-        .select((eb) => [
-          "type",
-          "error_kind",
-          "error",
-          eb.fn.countAll<number>().as("count"),
-          eb.fn.min("failed_at").as("first"),
-          eb.fn.max("failed_at").as("last"),
-        ])
-        .groupBy(["type", "error_kind", "error"])
-        .orderBy(sql`count(*)`, "desc")
-        .orderBy(sql`max(failed_at)`, "desc")
-        .execute(),
-    );
-    const groups: DlqGroup[] = rows.map((r) => ({
-      type: r.type,
-      errorKind: r.error_kind,
-      error: r.error,
-      count: Number(r.count),
-      firstFailedAt: r.first.toISOString(),
-      lastFailedAt: r.last.toISOString(),
-    }));
+    const groups = await withDb(config, (db) => groupDeadLetters(db));
     const total = groups.reduce((sum, g) => sum + g.count, 0);
     const lines =
       total === 0
@@ -59,13 +27,13 @@ export const dlqStats: Verb = {
             "",
             ...formatTable(
               ["COUNT", "FIRST FAILED", "LAST FAILED", "TYPE", "KIND", "ERROR"],
-              rows.map((r, i) => [
-                String(groups[i]?.count),
-                shortTime(r.first),
-                shortTime(r.last),
-                r.type ?? "(none)",
-                r.error_kind,
-                oneLine(r.error, 80),
+              groups.map((g) => [
+                String(g.count),
+                shortTime(new Date(g.firstFailedAt)),
+                shortTime(new Date(g.lastFailedAt)),
+                g.type ?? "(none)",
+                g.errorKind,
+                oneLine(g.error, 80),
               ]),
             ),
           ];

@@ -1,4 +1,4 @@
-import { formatDuration } from "../duration.ts";
+import { formatDuration } from "../../../lib/ops/duration.ts";
 import { withDb } from "../ops-db.ts";
 import { durationOption, flag, integerOption, noPositionals } from "../option-values.ts";
 import { countPrunable, minimumRetentionMs, planPrune, pruneBatch, pruneTargets } from "../retention.ts";

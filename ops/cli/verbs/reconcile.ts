@@ -1,11 +1,11 @@
 import { stripeEventMessage } from "../../../lib/amqp/stripe-event-message.ts";
 import { names } from "../../../lib/amqp/topology.ts";
 import { stripeEventRetentionS } from "../../../lib/domain/reconcile-window.ts";
+import { openBrokerSession } from "../../../lib/ops/broker-session.ts";
+import { formatDuration } from "../../../lib/ops/duration.ts";
 import { type PassResult, reconcilePass } from "../../../lib/reconcile/reconcile-pass.ts";
 import { createStripeApi } from "../../../lib/stripe/client.ts";
 import { createRequestBudget } from "../../../lib/stripe/request-budget.ts";
-import { openBrokerSession } from "../broker-session.ts";
-import { formatDuration } from "../duration.ts";
 import { withDb } from "../ops-db.ts";
 import { opsLogger } from "../ops-logger.ts";
 import { durationOption, flag, noPositionals } from "../option-values.ts";

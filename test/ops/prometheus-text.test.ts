@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parsePrometheusText, sumSamples } from "../../ops/demo/prometheus-text.ts";
+import { parsePrometheusText, sumSamples } from "../../lib/ops/prometheus-text.ts";
 
 describe("Prometheus text", () => {
   // The summary's "duplicates absorbed" is the sum over both workers and every label.

@@ -1,7 +1,7 @@
 import type { Options } from "amqplib";
-import { names } from "../../lib/amqp/topology.ts";
-import type { JsonObject } from "../../lib/db/schema/columns.ts";
-import { firstPublisher, originalUserIdHeader } from "../../lib/domain/stripe-publisher-trust.ts";
+import { names } from "../amqp/topology.ts";
+import type { JsonObject } from "../db/schema/columns.ts";
+import { firstPublisher, originalUserIdHeader } from "../domain/stripe-publisher-trust.ts";
 
 // What `dlq replay` publishes for one dead letter: the original body bytes, routing key and
 // properties, with the failure bookkeeping taken off so the message starts its attempts afresh.
