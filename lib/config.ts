@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { brokerNodes } from "./amqp/broker-nodes.ts";
 import { type CommandType, isCommandType } from "./domain/command-types.ts";
 
 // The environment is read here, once, into a frozen object; nothing below the entry points
@@ -24,6 +25,7 @@ export interface RateLimit {
 
 export interface Config {
   readonly databaseUrl: string;
+  /** One node's URL, or a cluster's nodes comma-separated (lib/amqp/broker-nodes.ts splits it). */
   readonly amqpUrl: string;
   readonly port: number;
   /** 0 turns the metrics and health server off. */
@@ -110,7 +112,7 @@ export function loadConfig(env: Env, process: ProcessName): Config {
 
   return Object.freeze({
     databaseUrl: parseUrl("DATABASE_URL", read("DATABASE_URL"), ["postgres:", "postgresql:"], true),
-    amqpUrl: parseUrl("AMQP_URL", read("AMQP_URL"), ["amqp:", "amqps:"], false),
+    amqpUrl: parseBrokerUrls("AMQP_URL", read("AMQP_URL")),
     port: parseInteger("PORT", read("PORT"), 0, 65535),
     metricsPort: parseInteger("METRICS_PORT", read("METRICS_PORT"), 0, 65535),
     stripeWebhookSecrets: Object.freeze(secrets),
@@ -140,7 +142,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     databaseUrl: redactUrl(config.databaseUrl),
-    amqpUrl: redactUrl(config.amqpUrl),
+    amqpUrl: brokerNodes(config.amqpUrl).map(redactUrl).join(","),
     stripeWebhookSecrets: config.stripeWebhookSecrets.map(() => "[redacted]"),
     stripeSecretKey: config.stripeSecretKey === undefined ? undefined : "[redacted]",
     commandTokens: config.commandTokens.map((t) => ({
@@ -174,6 +176,21 @@ function parseUrl(name: string, raw: string, protocols: readonly string[], needs
   if (url.hostname === "") throw new ConfigError(name, "has no host");
   if (needsPath && url.pathname.replace(/^\//, "") === "") throw new ConfigError(name, "names no database");
   return raw;
+}
+
+/** A node URL, or several comma-separated (a cluster); normalised to "url,url". */
+function parseBrokerUrls(name: string, raw: string): string {
+  const nodes = brokerNodes(raw);
+  if (nodes.length === 0) throw new ConfigError(name, "names no node");
+  nodes.forEach((node, i) => {
+    try {
+      parseUrl(name, node, ["amqp:", "amqps:"], false);
+    } catch (error) {
+      if (!(error instanceof ConfigError) || nodes.length === 1) throw error;
+      throw new ConfigError(name, `node ${i + 1}: ${error.message.slice(name.length + 2)}`);
+    }
+  });
+  return nodes.join(",");
 }
 
 function parseOptionalHttpUrl(name: string, raw: string | undefined): string | undefined {
