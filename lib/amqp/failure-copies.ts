@@ -1,17 +1,13 @@
 import type { Message, MessageProperties, Options } from "amqplib";
 import { errorCode, errorMessage } from "../domain/errors.ts";
+import type { OutgoingMessage } from "./confirmed-publish.ts";
 import { originalRoutingKey } from "./inbound-message.ts";
 import { names } from "./topology.ts";
 
 // The fresh copies the consumer publishes before it acks a failed delivery: one for a delayed-retry
 // queue, one for the dead-letter exchange. Same body and properties, our bookkeeping in headers.
 
-export interface OutgoingCopy {
-  readonly exchange: string;
-  readonly routingKey: string;
-  readonly content: Buffer;
-  readonly options: Options.Publish;
-}
+export type OutgoingCopy = OutgoingMessage;
 
 export type DeadLetterKind = "permanent" | "exhausted";
 
