@@ -2,6 +2,7 @@ import { connectBroker } from "../lib/amqp/connection.ts";
 import { startConsumer } from "../lib/amqp/consumer.ts";
 import type { Config } from "../lib/config.ts";
 import { createDb } from "../lib/db/database.ts";
+import { createDatabaseGate } from "../lib/db/database-gate.ts";
 import { dispatch } from "../lib/handlers/dispatch.ts";
 import { closeAll, isMain, once, type Running, runProcess, stopDeadlineMs } from "../lib/lifecycle.ts";
 import type { Logger } from "../lib/log.ts";
@@ -26,13 +27,18 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
   });
   const stripe = createStripeApi({ secretKey: config.stripeSecretKey, apiUrl: config.stripeApiUrl, log });
   const broker = connectBroker(config.amqpUrl, { log, name: "billing-worker" });
+  // One gate for the process: an unreachable or read-only database pauses the consumer, the
+  // archiver and the sampler's checks together, spends no message's retry budget, and /readyz
+  // answers 503 until the gate's probe finds the database writable again.
+  const gate = createDatabaseGate({ db, log, process: "worker" });
   const applyDeps = { db, log, stripe, dispatch };
   const consumer = startConsumer(
     {
       broker,
       log,
-      apply: (message) => applyMessage(applyDeps, message),
-      applyBatch: (messages) => applyBatch(applyDeps, messages),
+      apply: (message) => gate.run(() => applyMessage(applyDeps, message)),
+      applyBatch: (messages) => gate.run(() => applyBatch(applyDeps, messages)),
+      gate,
     },
     {
       prefetch: config.workerPrefetch,
@@ -41,18 +47,23 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
       publishTimeoutMs: config.publishTimeoutMs,
     },
   );
-  const archiver = startDlqArchiver({ broker, db, log }, { retryDelaysMs: config.retryDelaysMs });
+  const archiver = startDlqArchiver({ broker, db, log, gate }, { retryDelaysMs: config.retryDelaysMs });
   const sampler = startQueueSampler(
-    { broker, db, log },
+    { broker, db, log, gate },
     { intervalMs: queueSampleMs, retryDelaysMs: config.retryDelaysMs },
   );
   const health =
     config.metricsPort === 0
       ? undefined
-      : await startHealthServer({ port: config.metricsPort, isReady: () => consumer.isReady() });
+      : await startHealthServer({
+          port: config.metricsPort,
+          isReady: () => consumer.isReady() && gate.isOpen(),
+        });
   return {
     stop: once(() =>
       closeAll([
+        // No resume during the stop: the probe ends first.
+        () => gate.stop(),
         // Stop taking messages and let those in flight commit and ack, on both consumers at once.
         () => settleAll([consumer.stop(drainMs), archiver.stop(drainMs), sampler.stop()]),
         () => health?.close(),

@@ -1,4 +1,6 @@
 import type { ConfirmChannel, ConsumeMessage } from "amqplib";
+import { isDatabaseOutage } from "../db/classify-error.ts";
+import type { DatabaseGate } from "../db/database-gate.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorCode, errorKind, errorMessage } from "../domain/errors.ts";
 import { type Decision, decide } from "../domain/retry-policy.ts";
@@ -12,10 +14,11 @@ import {
   messagesDeadLettered,
   messagesDuplicate,
   messagesRetried,
+  messagesReturned,
 } from "../metrics/registry.ts";
 import { confirmedPublish, type PublishCopy } from "./confirmed-publish.ts";
 import { type Broker, openChannel } from "./connection.ts";
-import { deadLetterCopy, retryCopy } from "./failure-copies.ts";
+import { deadLetterCopy, maxReturns, retryCopy, returnCopy, returnCount } from "./failure-copies.ts";
 import { createInFlight } from "./in-flight.ts";
 import { type DeliveryFacts, deliveryFacts, parseDelivery } from "./inbound-message.ts";
 import { declareTopology, names } from "./topology.ts";
@@ -34,7 +37,14 @@ export type ApplyBatch = (
 ) => Promise<ReadonlyArray<"applied" | "duplicate">>;
 
 /** How a delivery ended. */
-export type Outcome = "applied" | "duplicate" | "retried" | "dead-lettered" | "requeued" | "abandoned";
+export type Outcome =
+  | "applied"
+  | "duplicate"
+  | "retried"
+  | "dead-lettered"
+  | "requeued"
+  | "abandoned"
+  | "returned";
 
 export interface ConsumerOptions {
   readonly prefetch: number;
@@ -75,7 +85,17 @@ const defaultDrainMs = 3000;
 
 /** Consumes billing_queue with manual acks; consuming resumes by itself after every reconnect. */
 export function startConsumer(
-  deps: { broker: Broker; log: Logger; apply: ApplyMessage; applyBatch?: ApplyBatch },
+  deps: {
+    broker: Broker;
+    log: Logger;
+    apply: ApplyMessage;
+    applyBatch?: ApplyBatch;
+    /**
+     * The process's database gate: while it is closed nothing is taken, and a delivery whose apply
+     * met the outage is given back without spending an attempt (apply should run through gate.run).
+     */
+    gate?: Pick<DatabaseGate, "isOpen" | "onChange">;
+  },
   options: ConsumerOptions,
 ): Consumer {
   const batchSize = deps.applyBatch === undefined ? 1 : Math.max(1, options.batchSize ?? 1);
@@ -87,11 +107,13 @@ export function startConsumer(
     "dead-lettered": 0,
     requeued: 0,
     abandoned: 0,
+    returned: 0,
   };
   let current: Session | undefined;
   let stopping = false;
   const inFlight = createInFlight();
   let stopped: Promise<void> | undefined;
+  const gateOpen = () => deps.gate?.isOpen() ?? true;
 
   const wrapper = openChannel(deps.broker, {
     name: "consumer",
@@ -114,9 +136,35 @@ export function startConsumer(
       await declareTopology(channel, options.retryDelaysMs);
       await channel.prefetch(options.prefetch);
       current = session;
-      if (!stopping) await subscribe(session);
+      if (!stopping && gateOpen()) await subscribe(session);
     },
   });
+
+  // While the database is unavailable nothing is taken: the consumer is cancelled, what it still
+  // holds fails fast at gate.run and is given back (settleFailure), and it subscribes again once
+  // the gate opens. The gate logs the pause and the resume, once each.
+  deps.gate?.onChange((open) => {
+    const session = current;
+    if (stopping || session === undefined || !session.open) return;
+    if (open && session.consumerTag === undefined) {
+      subscribe(session).catch((error: unknown) => {
+        log.warn({ reason: errorMessage(error) }, "cannot resume consuming; reconnecting");
+        if (!stopping) deps.broker.reconnect();
+      });
+    } else if (!open && session.consumerTag !== undefined) {
+      pause(session);
+    }
+  });
+
+  function pause(session: Session): void {
+    const tag = session.consumerTag;
+    if (tag === undefined) return;
+    session.consumerTag = undefined;
+    log.debug({ inFlight: inFlight.count() }, "database unavailable: consumer cancelled");
+    session.channel.cancel(tag).catch((error: unknown) => {
+      log.warn({ reason: errorMessage(error) }, "cannot cancel the consumer");
+    });
+  }
 
   async function subscribe(session: Session): Promise<void> {
     const { consumerTag } = await session.channel.consume(
@@ -128,6 +176,11 @@ export function startConsumer(
       { noAck: false },
     );
     session.consumerTag = consumerTag;
+    // the gate may have closed while basic.consume was on its way
+    if (!gateOpen()) {
+      pause(session);
+      return;
+    }
     log.info({ prefetch: options.prefetch }, "consuming billing_queue");
   }
 
@@ -137,7 +190,8 @@ export function startConsumer(
     if (stopping) return;
     log.warn("RabbitMQ cancelled the consumer; resubscribing");
     setTimeout(() => {
-      if (stopping || !session.open || current !== session) return;
+      // while the gate is closed, its opening subscribes again
+      if (stopping || !session.open || current !== session || !gateOpen()) return;
       declareTopology(session.channel, options.retryDelaysMs)
         .then(() => subscribe(session))
         .catch((error: unknown) => {
@@ -281,6 +335,10 @@ export function startConsumer(
       report("abandoned", facts, { error });
       return;
     }
+    if (deps.gate !== undefined && isDatabaseOutage(error) && returnCount(delivery) < maxReturns) {
+      await giveBack(session, delivery, facts, error);
+      return;
+    }
     const decision: Decision = decide(error, facts.attempt, options.retryDelaysMs);
     const copy =
       decision.action === "retry"
@@ -306,6 +364,32 @@ export function startConsumer(
       messagesDeadLettered.inc({ type, code: errorCode(error), kind: decision.kind });
       report("dead-lettered", facts, { error, kind: decision.kind });
     }
+  }
+
+  /**
+   * The database was unavailable, not the message wrong: back to billing_queue as a fresh copy
+   * (x-attempts unchanged), confirmed, THEN the ack. Never a requeue: a quorum queue counts those
+   * towards x-delivery-limit, and an outage must not park anything.
+   */
+  async function giveBack(
+    session: Session,
+    delivery: ConsumeMessage,
+    facts: DeliveryFacts,
+    error: unknown,
+  ): Promise<void> {
+    try {
+      await session.publish(returnCopy(delivery));
+    } catch (publishError) {
+      const requeued = nack(session, delivery);
+      report(requeued ? "requeued" : "abandoned", facts, { error, publishError });
+      return;
+    }
+    if (!ack(session, delivery)) {
+      report("abandoned", facts, { error, note: "a copy was given back too" });
+      return;
+    }
+    messagesReturned.inc({ type: typeLabel(facts.type) });
+    report("returned", facts, { error });
   }
 
   function ack(session: Session, delivery: ConsumeMessage): boolean {
@@ -378,6 +462,10 @@ export function startConsumer(
         break;
       case "abandoned":
         log.warn(line, "delivery left unsettled (channel closed or stopping); RabbitMQ redelivers it");
+        break;
+      case "returned":
+        // one line per pause comes from the gate, not one per message
+        log.debug(line, "database unavailable: message given back to billing_queue, no attempt spent");
         break;
     }
   }

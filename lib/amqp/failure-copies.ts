@@ -28,6 +28,37 @@ export function retryCopy(delivery: Message, attempt: number, queue: string, err
   };
 }
 
+/**
+ * How often a message may be given back during database outages before a further outage counts as
+ * its own failure (and climbs the ladder): enough for any flapping database, while a message that
+ * itself brings the database down is not recycled forever.
+ */
+export const maxReturns = 10;
+
+/**
+ * The copy that gives a delivery back to billing_queue unapplied because the database was
+ * unavailable: straight to the queue, x-attempts unchanged (no retry step spent), x-returned + 1.
+ * A fresh copy (then the ack), rather than a requeue, because a quorum queue counts every requeue
+ * towards x-delivery-limit: outages would otherwise park innocent messages as delivery-limit.
+ */
+export function returnCopy(delivery: Message): OutgoingCopy {
+  return {
+    exchange: "",
+    routingKey: names.queue,
+    content: delivery.content,
+    options: publishOptions(delivery.properties, {
+      "x-routing-key": originalRoutingKey(delivery),
+      "x-returned": returnCount(delivery) + 1,
+    }),
+  };
+}
+
+/** How often the delivery was given back already (its x-returned header; 0 when absent). */
+export function returnCount(delivery: Message): number {
+  const value = delivery.properties.headers?.["x-returned"];
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : 0;
+}
+
 /** The copy for billing.dlx with the Contract's dead-letter headers, under the original routing key. */
 export function deadLetterCopy(
   delivery: Message,
