@@ -25,7 +25,7 @@ export interface DatabaseGateOptions {
 
 export const defaultGateOptions: DatabaseGateOptions = Object.freeze({
   probeMinMs: 200,
-  probeMaxMs: 5000,
+  probeMaxMs: 2000,
   stableMs: 30_000,
 });
 
