@@ -114,9 +114,14 @@ start_node() {
     setsid "$sbin/rabbitmq-server" >"$d/log/startup.log" 2>&1 </dev/null &
 }
 
+# await_startup fails at once while the node's VM is not yet reachable, so it is tried again until
+# the node is up or three minutes have passed.
 await_node() {
-  ctl "$1" --timeout 120 await_startup >/dev/null 2>&1 \
-    || die "node $(node "$1") did not start; see $(node_dir "$1")/log/"
+  local deadline=$((SECONDS + 180))
+  until ctl "$1" --timeout 120 await_startup >/dev/null 2>&1; do
+    [ "$SECONDS" -lt "$deadline" ] || die "node $(node "$1") did not start; see $(node_dir "$1")/log/"
+    sleep 1
+  done
 }
 
 # Every node of the cluster is running and clustered with node 1: through node 1's HTTP API when

@@ -61,6 +61,7 @@ export async function createClusterVhost(vhost: string): Promise<void> {
   });
 }
 
+/** Deletes `vhost` from the cluster (through a live node). */
 export async function deleteClusterVhost(vhost: string): Promise<void> {
   await api("DELETE", `/vhosts/${encodeURIComponent(vhost)}`);
 }
