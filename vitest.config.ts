@@ -1,8 +1,10 @@
-import { defineConfig } from "vitest/config";
+import { configDefaults, defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
+    // they need the local RabbitMQ cluster: `npm run test:cluster` (vitest.cluster.config.ts)
+    exclude: [...configDefaults.exclude, "test/cluster/**"],
     globalSetup: ["test/helpers/global-setup.ts"],
     pool: "forks",
     // Two cores: two files at a time; each file has its own database and vhost.

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { brokerNodes } from "./amqp/broker-nodes.ts";
 import { brokerUserOf } from "./amqp/broker-url.ts";
 import { type CommandType, isCommandType } from "./domain/command-types.ts";
 
@@ -39,6 +40,7 @@ export interface RateLimit {
 
 export interface Config {
   readonly databaseUrl: string;
+  /** One node's URL, or a cluster's nodes comma-separated (lib/amqp/broker-nodes.ts splits it). */
   readonly amqpUrl: string;
   /** The broker user AMQP_URL logs in as: what RabbitMQ checks a published user_id against. */
   readonly amqpUser: string;
@@ -160,7 +162,8 @@ export function loadConfig(env: Env, process: ProcessName): Config {
     throw new ConfigError("CONSOLE_USERS", "required by console (name:token,…; a token may be sha256=<hex>)");
   }
 
-  const amqpUrl = parseUrl("AMQP_URL", read("AMQP_URL"), ["amqp:", "amqps:"], false);
+  // one node, or a cluster's nodes separated by commas (they share users and vhosts)
+  const amqpUrl = parseBrokerUrls("AMQP_URL", read("AMQP_URL"));
   const amqpUser = brokerUserOf(amqpUrl);
   return Object.freeze({
     databaseUrl: parseUrl("DATABASE_URL", read("DATABASE_URL"), ["postgres:", "postgresql:"], true),
@@ -206,7 +209,7 @@ export function redactConfig(config: Config): Record<string, unknown> {
   return {
     ...config,
     databaseUrl: redactUrl(config.databaseUrl),
-    amqpUrl: redactUrl(config.amqpUrl),
+    amqpUrl: brokerNodes(config.amqpUrl).map(redactUrl).join(","),
     stripeWebhookSecrets: config.stripeWebhookSecrets.map(() => "[redacted]"),
     stripeSecretKey: config.stripeSecretKey === undefined ? undefined : "[redacted]",
     commandTokens: config.commandTokens.map((t) => ({
@@ -241,6 +244,21 @@ function parseUrl(name: string, raw: string, protocols: readonly string[], needs
   if (url.hostname === "") throw new ConfigError(name, "has no host");
   if (needsPath && url.pathname.replace(/^\//, "") === "") throw new ConfigError(name, "names no database");
   return raw;
+}
+
+/** A node URL, or several comma-separated (a cluster); normalised to "url,url". */
+function parseBrokerUrls(name: string, raw: string): string {
+  const nodes = brokerNodes(raw);
+  if (nodes.length === 0) throw new ConfigError(name, "names no node");
+  nodes.forEach((node, i) => {
+    try {
+      parseUrl(name, node, ["amqp:", "amqps:"], false);
+    } catch (error) {
+      if (!(error instanceof ConfigError) || nodes.length === 1) throw error;
+      throw new ConfigError(name, `node ${i + 1}: ${error.message.slice(name.length + 2)}`);
+    }
+  });
+  return nodes.join(",");
 }
 
 function parseOptionalHttpUrl(name: string, raw: string | undefined): string | undefined {

@@ -273,4 +273,22 @@ describe("loadConfig", () => {
     expect(message).toMatch(expected);
     expect(message).not.toContain("abcdefghijklmnop");
   });
+
+  // A cluster: AMQP_URL lists its nodes; each is checked, and none leaks its password in the log.
+  it("takes a comma-separated list of broker nodes", () => {
+    const nodes = "amqp://u:s3cret@n1:5672/vh, amqp://u:s3cret@n2:5672/vh ,amqps://u:s3cret@n3/vh";
+    const config = loadConfig({ ...worker, AMQP_URL: nodes }, "worker");
+    expect(config.amqpUrl).toBe(
+      "amqp://u:s3cret@n1:5672/vh,amqp://u:s3cret@n2:5672/vh,amqps://u:s3cret@n3/vh",
+    );
+    const logged = redactConfig(config).amqpUrl;
+    expect(logged).toBe("amqp://u:***@n1:5672/vh,amqp://u:***@n2:5672/vh,amqps://u:***@n3/vh");
+    expect(problem({ ...worker, AMQP_URL: "amqp://n1,http://n2" }, "worker")).toBe(
+      'AMQP_URL: node 2: unsupported scheme "http:" (expected amqp: or amqps:)',
+    );
+    expect(problem({ ...worker, AMQP_URL: "amqp://n1,nope" }, "worker")).toMatch(
+      /^AMQP_URL: node 2: not a URL/,
+    );
+    expect(problem({ ...worker, AMQP_URL: " , ," }, "worker")).toBe("AMQP_URL: names no node");
+  });
 });

@@ -3,6 +3,7 @@ import { createPublisher } from "../lib/amqp/publisher.ts";
 import { names } from "../lib/amqp/topology.ts";
 import type { Config } from "../lib/config.ts";
 import { createDb } from "../lib/db/database.ts";
+import { createDatabaseGate } from "../lib/db/database-gate.ts";
 import { closeAll, isMain, once, type Running, runProcess } from "../lib/lifecycle.ts";
 import type { Logger } from "../lib/log.ts";
 import { startHealthServer } from "../lib/metrics/health-server.ts";
@@ -26,15 +27,21 @@ export async function startRelay(
     mandatory: false,
     uses: { exchanges: [names.events], queues: [] },
   });
+  // Rows are not claimed while PostgreSQL is unreachable or read-only; the relay resumes by itself.
+  const gate = createDatabaseGate({ db, log, process: "relay" });
   const health =
     config.metricsPort === 0
       ? undefined
-      : await startHealthServer({ port: config.metricsPort, isReady: () => publisher.isReady() });
-  const relay = startOutboxRelay({ db, publisher, log }, overrides);
+      : await startHealthServer({
+          port: config.metricsPort,
+          isReady: () => publisher.isReady() && gate.isOpen(),
+        });
+  const relay = startOutboxRelay({ db, publisher, log, gate }, overrides);
   return {
     stop: once(() =>
       closeAll([
         () => relay.stop(),
+        () => gate.stop(),
         () => health?.close(),
         // Closing the channel fails any confirm still awaited, so an undrained batch rolls back.
         () => publisher.close(),

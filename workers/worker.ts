@@ -1,6 +1,7 @@
 import { connectBroker } from "../lib/amqp/connection.ts";
 import type { Config } from "../lib/config.ts";
 import { createDb } from "../lib/db/database.ts";
+import { createDatabaseGate } from "../lib/db/database-gate.ts";
 import { closeAll, isMain, once, type Running, runProcess, stopDeadlineMs } from "../lib/lifecycle.ts";
 import type { Logger } from "../lib/log.ts";
 import { startHealthServer } from "../lib/metrics/health-server.ts";
@@ -33,14 +34,19 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
     budget: createRequestBudget(config.stripeRateLimit),
   });
   const broker = connectBroker(config.amqpUrl, { log, name: "billing-worker" });
+  // One gate for the process: an unreachable or read-only database pauses the consumer, the
+  // archiver and the sampler's checks together, spends no message's retry budget, and /readyz
+  // answers 503 until the gate's probe finds the database writable again.
+  const gate = createDatabaseGate({ db, log, process: "worker" });
   const consumer = startConsumer(
     {
       broker,
       log,
       appliers: {
-        events: (messages) => applyBatch({ db, log }, messages),
-        command: (message) => applyCommand({ db, log, stripe }, message),
+        events: (messages) => gate.run(() => applyBatch({ db, log }, messages)),
+        command: (message) => gate.run(() => applyCommand({ db, log, stripe }, message)),
       },
+      gate,
     },
     {
       prefetch: config.workerPrefetch,
@@ -52,18 +58,23 @@ export async function startWorker(config: Config, log: Logger): Promise<Running>
       publishers: { trusted: new Set(config.stripeEventPublishers), self: config.amqpUser },
     },
   );
-  const archiver = startDlqArchiver({ broker, db, log }, { retryDelaysMs: config.retryDelaysMs });
+  const archiver = startDlqArchiver({ broker, db, log, gate }, { retryDelaysMs: config.retryDelaysMs });
   const sampler = startQueueSampler(
-    { broker, db, log },
+    { broker, db, log, gate },
     { intervalMs: queueSampleMs, retryDelaysMs: config.retryDelaysMs },
   );
   const health =
     config.metricsPort === 0
       ? undefined
-      : await startHealthServer({ port: config.metricsPort, isReady: () => consumer.isReady() });
+      : await startHealthServer({
+          port: config.metricsPort,
+          isReady: () => consumer.isReady() && gate.isOpen(),
+        });
   return {
     stop: once(() =>
       closeAll([
+        // No resume during the stop: the probe ends first.
+        () => gate.stop(),
         // Stop taking messages and let those in flight commit and ack, on both consumers at once.
         () => settleAll([consumer.stop(drainMs), archiver.stop(drainMs), sampler.stop()]),
         () => health?.close(),

@@ -1,17 +1,43 @@
-import type { ConfirmChannel, Message } from "amqplib";
+import type { ConfirmChannel, Message, Options } from "amqplib";
 import { errorMessage, TransientError } from "../domain/errors.ts";
-import type { OutgoingCopy } from "./failure-copies.ts";
 
-/** Publishes one copy; resolves only once the broker holds it in a queue. */
-export type PublishCopy = (copy: OutgoingCopy) => Promise<void>;
+// The one way the fleet puts a message on the broker and knows it is there: publish on a raw
+// confirm channel and wait for the broker's confirm. Used by the ingester and the relay (through
+// publisher.ts), the consumer's retry and dead-letter copies, the typed client and the ops CLI.
+
+/** A message to publish: where to, the body, and its properties. */
+export interface OutgoingMessage {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly content: Buffer;
+  readonly options: Options.Publish;
+}
+
+/** Publishes one message; resolves only once the broker confirmed it (held in a queue when mandatory). */
+export type PublishCopy = (message: OutgoingMessage) => Promise<void>;
+
+/** The broker confirmed a mandatory message but returned it first: no queue is bound for it. */
+export class UnroutableError extends TransientError {
+  constructor(target: string) {
+    super("broker_unavailable", `no queue is bound for ${target}`);
+  }
+}
 
 /**
- * Publishes on one raw confirm channel, mandatory: rejects (broker_unavailable) when the broker
- * nacks, returns the message as unroutable, the channel closes, or no confirm comes in time. A
- * returned message is acked by the broker too, so without mandatory a missing queue would lose it.
+ * A publisher on one raw confirm channel. Mandatory (the default): rejects with UnroutableError
+ * when the broker returns the message, since a returned message is acked too and would otherwise
+ * be lost unseen. Rejects (broker_unavailable) when the broker nacks it, the channel closes, or
+ * no confirm comes within `timeoutMs`.
  */
-export function confirmedPublish(channel: ConfirmChannel, timeoutMs: number): PublishCopy {
-  // basic.return arrives before the confirm of the same publish.
+export function confirmedPublish(
+  channel: ConfirmChannel,
+  timeoutMs: number,
+  options: { mandatory?: boolean } = {},
+): PublishCopy {
+  const mandatory = options.mandatory ?? true;
+  // basic.return comes before the confirm of the same publish. Returns are matched by exchange,
+  // routing key and message id: publishes alike in all three route alike, so any of them may
+  // take the return; two that share only a message id (a command id reused as an event id) may not.
   const returned = new Map<string, number>();
   channel.on("return", (message: Message) => {
     const key = returnKey(message.fields.exchange, message.fields.routingKey, message.properties.messageId);
@@ -25,10 +51,10 @@ export function confirmedPublish(channel: ConfirmChannel, timeoutMs: number): Pu
     return true;
   };
 
-  return (copy) =>
+  return (message) =>
     new Promise<void>((resolve, reject) => {
-      const key = returnKey(copy.exchange, copy.routingKey, copy.options.messageId);
-      const target = `${copy.exchange === "" ? "(default)" : copy.exchange}/${copy.routingKey}`;
+      const key = returnKey(message.exchange, message.routingKey, message.options.messageId);
+      const target = `${message.exchange === "" ? "(default)" : message.exchange}/${message.routingKey}`;
       let settled = false;
       const settle = (error?: Error) => {
         if (settled) return;
@@ -44,20 +70,17 @@ export function confirmedPublish(channel: ConfirmChannel, timeoutMs: number): Pu
       );
       try {
         channel.publish(
-          copy.exchange,
-          copy.routingKey,
-          copy.content,
-          { ...copy.options, mandatory: true },
+          message.exchange,
+          message.routingKey,
+          message.content,
+          { ...message.options, mandatory },
           (err) => {
-            if (takeReturned(key)) {
-              settle(new TransientError("broker_unavailable", `no queue is bound for ${target}`));
-            } else if (err) {
+            if (mandatory && takeReturned(key)) settle(new UnroutableError(target));
+            else if (err) {
               settle(
                 new TransientError("broker_unavailable", `RabbitMQ refused ${target}: ${errorMessage(err)}`),
               );
-            } else {
-              settle();
-            }
+            } else settle();
           },
         );
       } catch (error) {

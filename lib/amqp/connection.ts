@@ -2,12 +2,18 @@ import amqp, { type AmqpConnectionManager, type ChannelWrapper } from "amqp-conn
 import type { ConfirmChannel } from "amqplib";
 import type { Logger } from "../log.ts";
 import { brokerConnected } from "../metrics/registry.ts";
+import { nodesInTryOrder } from "./broker-nodes.ts";
+import { openRecoveringChannel, reconnectByClosing } from "./channel-recovery.ts";
+import { nodeName } from "./node-name.ts";
 
 export type Broker = AmqpConnectionManager;
 
-/** A self-healing connection: reconnects after any loss; its channels re-run their setup. */
+/**
+ * A self-healing connection to one node or a cluster (`url` may list nodes comma-separated): after
+ * any loss it connects again, to the next node of the list, and its channels re-run their setup.
+ */
 export function connectBroker(url: string, options: { log: Logger; name: string }): Broker {
-  const broker = amqp.connect([url], {
+  const broker = amqp.connect(nodesInTryOrder(url), {
     heartbeatIntervalInSeconds: 10,
     reconnectTimeInSeconds: 1,
     // Nagle's algorithm delays each publisher confirm by ~40 ms.
@@ -15,25 +21,29 @@ export function connectBroker(url: string, options: { log: Logger; name: string 
   });
   const log = options.log.child({ subsystem: "amqp" });
   let failures = 0;
-  broker.on("connect", () => {
+  broker.on("connect", ({ url: node }) => {
     failures = 0;
     brokerConnected.set(1);
-    log.info("connected to RabbitMQ");
+    log.info({ node: nodeName(node) }, "connected to RabbitMQ");
   });
   broker.on("disconnect", ({ err }) => {
     brokerConnected.set(0);
     log.warn({ reason: err?.message }, "disconnected from RabbitMQ; reconnecting");
   });
-  broker.on("connectFailed", ({ err }) => {
+  broker.on("connectFailed", ({ err, url: node }) => {
     brokerConnected.set(0);
     failures += 1;
     // One line at the first failure and then every 30th, not one a second.
     if (failures === 1 || failures % 30 === 0) {
-      log.warn({ reason: err.message, attempts: failures }, "cannot connect to RabbitMQ; retrying");
+      log.warn(
+        { reason: err.message, node: nodeName(node), attempts: failures },
+        "cannot connect to RabbitMQ; retrying",
+      );
     }
   });
   broker.on("blocked", ({ reason }) => log.warn({ reason }, "RabbitMQ blocked the connection"));
   broker.on("unblocked", () => log.info("RabbitMQ unblocked the connection"));
+  reconnectByClosing(broker);
   return broker;
 }
 
@@ -42,34 +52,18 @@ export function openChannel(
   broker: Broker,
   options: { name: string; log: Logger; setup: (channel: ConfirmChannel) => Promise<void> },
 ): ChannelWrapper {
-  let closing = false;
-  const wrapper = broker.createChannel({
+  const wrapper = openRecoveringChannel<ConfirmChannel>(broker, {
     name: options.name,
     confirm: true,
-    json: false,
-    setup: async (channel: ConfirmChannel) => {
-      channel.on("close", () => {
-        // The wrapper only makes a new channel on reconnect; a channel-level error (e.g. a bad
-        // ack) would otherwise leave it dead while the connection lives. A channel that closes
-        // because its connection is going is left to the ordinary reconnect.
-        const connection = broker.connection;
-        setTimeout(() => {
-          if (!closing && connection !== undefined && broker.connection === connection) {
-            options.log.warn({ channel: options.name }, "channel closed by the broker; reconnecting");
-            broker.reconnect();
-          }
-        }, 1000).unref();
-      });
-      await options.setup(channel);
-    },
+    setup: options.setup,
+    report: (event, detail) =>
+      options.log.warn(
+        detail,
+        event === "error" ? "channel error" : "channel closed by the broker; reconnecting",
+      ),
   });
   wrapper.on("error", (err: Error) =>
     options.log.error({ channel: options.name, reason: err.message }, "channel setup failed"),
   );
-  const close = wrapper.close.bind(wrapper);
-  wrapper.close = async () => {
-    closing = true;
-    await close();
-  };
   return wrapper;
 }

@@ -1,6 +1,7 @@
 import type { Message, MessageProperties, Options } from "amqplib";
 import { errorCode, errorMessage } from "../domain/errors.ts";
 import { firstPublisher, originalUserIdHeader } from "../domain/stripe-publisher-trust.ts";
+import type { OutgoingMessage } from "./confirmed-publish.ts";
 import { originalRoutingKey } from "./inbound-message.ts";
 import { names } from "./topology.ts";
 
@@ -11,12 +12,7 @@ import { names } from "./topology.ts";
 // Stripe event stays trusted only if its first publisher was, and a dead letter remembers it for
 // its replay (lib/domain/stripe-publisher-trust.ts).
 
-export interface OutgoingCopy {
-  readonly exchange: string;
-  readonly routingKey: string;
-  readonly content: Buffer;
-  readonly options: Options.Publish;
-}
+export type OutgoingCopy = OutgoingMessage;
 
 export type DeadLetterKind = "permanent" | "exhausted";
 
@@ -44,6 +40,39 @@ export function retryCopy(
       "x-last-error": bounded(errorMessage(error)),
     }),
   };
+}
+
+/**
+ * How often a message may be given back during database outages before a further outage counts as
+ * its own failure (and climbs the ladder): enough for any flapping database, while a message that
+ * itself brings the database down is not recycled forever.
+ */
+export const maxReturns = 10;
+
+/**
+ * The copy that gives a delivery back to billing_queue unapplied because the database was
+ * unavailable: straight to the queue, x-attempts unchanged (no retry step spent), x-returned + 1,
+ * published as the worker (`publisher`) with the first publisher kept, as a retry copy is.
+ * A fresh copy (then the ack), rather than a requeue, because a quorum queue counts every requeue
+ * towards x-delivery-limit: outages would otherwise park innocent messages as delivery-limit.
+ */
+export function returnCopy(delivery: Message, publisher: string): OutgoingCopy {
+  return {
+    // billing.retry binds billing_queue by its name too: the worker writes no other exchange
+    exchange: names.retry,
+    routingKey: names.queue,
+    content: delivery.content,
+    options: publishOptions(delivery.properties, publisher, {
+      "x-routing-key": originalRoutingKey(delivery),
+      "x-returned": returnCount(delivery) + 1,
+    }),
+  };
+}
+
+/** How often the delivery was given back already (its x-returned header; 0 when absent). */
+export function returnCount(delivery: Message): number {
+  const value = delivery.properties.headers?.["x-returned"];
+  return typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : 0;
 }
 
 /** The copy for billing.dlx with the Contract's dead-letter headers, under the original routing key. */

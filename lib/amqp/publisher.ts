@@ -1,7 +1,8 @@
 import type { ChannelWrapper } from "amqp-connection-manager";
-import type { ConfirmChannel, Message, Options } from "amqplib";
+import type { Options } from "amqplib";
 import { TransientError } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
+import { confirmedPublish, type PublishCopy } from "./confirmed-publish.ts";
 import { type Broker, openChannel } from "./connection.ts";
 import { ensureBillingTopology } from "./ensure-billing-topology.ts";
 import { names, type TopologyUse } from "./topology.ts";
@@ -37,12 +38,9 @@ export function createPublisher(
     uses?: TopologyUse;
   },
 ): Publisher {
-  const mandatory = options.mandatory ?? true;
   const log = options.log.child({ subsystem: "publisher" });
-  let channel: ConfirmChannel | undefined;
+  let current: PublishCopy | undefined;
   let blocked = false;
-  // Unroutable mandatory messages come back (basic.return) before their ack.
-  const returned = new Map<string, number>();
 
   broker.on("blocked", () => {
     blocked = true;
@@ -51,7 +49,7 @@ export function createPublisher(
     blocked = false;
   });
   broker.on("disconnect", () => {
-    channel = undefined;
+    current = undefined;
     blocked = false;
   });
 
@@ -66,84 +64,31 @@ export function createPublisher(
         log,
         options.uses ?? { exchanges: [names.exchange], queues: [names.queue] },
       );
-      ch.on("return", (message: Message) => {
-        const id = String(message.properties.messageId ?? "");
-        returned.set(id, (returned.get(id) ?? 0) + 1);
-      });
+      const publish = confirmedPublish(ch, options.timeoutMs, { mandatory: options.mandatory ?? true });
       ch.on("close", () => {
-        if (channel === ch) channel = undefined;
+        if (current === publish) current = undefined;
       });
-      channel = ch;
+      current = publish;
     },
   });
 
-  function takeReturned(messageId: string): boolean {
-    const count = returned.get(messageId);
-    if (count === undefined) return false;
-    if (count <= 1) returned.delete(messageId);
-    else returned.set(messageId, count - 1);
-    return true;
-  }
-
   return {
-    isReady: () => channel !== undefined && !blocked,
+    isReady: () => current !== undefined && !blocked,
 
     publish(exchange, routingKey, content, publishOptions) {
-      const ch = channel;
-      if (ch === undefined) {
+      const publish = current;
+      if (publish === undefined) {
         return Promise.reject(new TransientError("broker_unavailable", "not connected to RabbitMQ"));
       }
       if (blocked) {
         return Promise.reject(new TransientError("broker_unavailable", "RabbitMQ is blocking publishes"));
       }
-      return new Promise<void>((resolve, reject) => {
-        let settled = false;
-        const settle = (error?: Error) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          if (error === undefined) resolve();
-          else reject(error);
-        };
-        const timer = setTimeout(
-          () =>
-            settle(
-              new TransientError(
-                "broker_unavailable",
-                `no confirm from RabbitMQ within ${options.timeoutMs} ms`,
-              ),
-            ),
-          options.timeoutMs,
-        );
-        try {
-          ch.publish(exchange, routingKey, content, { ...publishOptions, mandatory }, (err) => {
-            if (mandatory && takeReturned(publishOptions.messageId)) {
-              settle(
-                new TransientError("broker_unavailable", `no queue is bound for ${exchange}/${routingKey}`),
-              );
-            } else if (err) {
-              settle(
-                new TransientError("broker_unavailable", `RabbitMQ refused the message: ${errorText(err)}`),
-              );
-            } else {
-              settle();
-            }
-          });
-        } catch (error) {
-          settle(
-            new TransientError("broker_unavailable", `publish failed: ${errorText(error)}`, { cause: error }),
-          );
-        }
-      });
+      return publish({ exchange, routingKey, content, options: publishOptions });
     },
 
     async close() {
-      channel = undefined;
+      current = undefined;
       await wrapper.close();
     },
   };
-}
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

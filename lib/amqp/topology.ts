@@ -63,6 +63,8 @@ export async function declareTopology(channel: Channel, retryDelaysMs: readonly 
   await channel.bindQueue(names.queue, names.exchange, "stripe.#");
   await channel.bindQueue(names.queue, names.exchange, "command.#");
   await channel.bindQueue(names.dlq, names.dlx, "#");
+  // a message given back during a database outage goes straight to billing_queue
+  await channel.bindQueue(names.queue, names.retry, names.queue);
   for (const delay of retryDelaysMs) {
     await channel.bindQueue(retryQueueName(delay), names.retry, retryQueueName(delay));
   }

@@ -1,5 +1,8 @@
 import amqp from "amqp-connection-manager";
-import type { ConfirmChannel, Message } from "amqplib";
+import type { ConfirmChannel } from "amqplib";
+import { nodesInTryOrder } from "../amqp/broker-nodes.ts";
+import { openRecoveringChannel, reconnectByClosing } from "../amqp/channel-recovery.ts";
+import { confirmedPublish, type PublishCopy, UnroutableError } from "../amqp/confirmed-publish.ts";
 import { names } from "../amqp/topology.ts";
 import type { CommandType } from "../domain/command-types.ts";
 import { type CommandOf, validateCommand } from "../domain/commands.ts";
@@ -16,7 +19,10 @@ import { withTimeout } from "./with-timeout.ts";
 
 /** How to reach billing. */
 export interface BillingClientOptions {
-  /** AMQP URL of billing's RabbitMQ, vhost included, e.g. `amqp://user:pass@rabbit:5672/billing`. */
+  /**
+   * AMQP URL of billing's RabbitMQ, vhost included, e.g. `amqp://user:pass@rabbit:5672/billing`; for a
+   * cluster, its nodes comma-separated: the client fails over between them.
+   */
   url: string;
   /** This service's name, sent as the `x-source` header of every command (default `unnamed-service`). */
   service?: string;
@@ -61,11 +67,12 @@ export async function connectBillingClient(options: BillingClientOptions): Promi
     throw new RangeError("service must be 1 to 255 characters");
   const onError = options.onError ?? ((error: Error) => process.emitWarning(error));
 
-  const connection = amqp.connect([options.url], {
+  const connection = amqp.connect(nodesInTryOrder(options.url), {
     heartbeatIntervalInSeconds: 10,
     reconnectTimeInSeconds: 1,
     connectionOptions: { noDelay: true, clientProperties: { connection_name: `billing-client ${service}` } },
   });
+  reconnectByClosing(connection);
   connection.on("disconnect", ({ err }) => {
     if (err !== undefined)
       onError(new Error(`billing client: disconnected from RabbitMQ (${err.message}); reconnecting`));
@@ -82,27 +89,28 @@ export async function connectBillingClient(options: BillingClientOptions): Promi
     );
   }
 
-  // A mandatory message that reaches no queue comes back (basic.return) before its confirm.
-  const returned = new Map<string, number>();
-  const takeReturned = (messageId: string): boolean => {
-    const count = returned.get(messageId);
-    if (count === undefined) return false;
-    if (count <= 1) returned.delete(messageId);
-    else returned.set(messageId, count - 1);
-    return true;
-  };
-  const publisher = connection.createChannel({
+  // Commands go out on the raw confirm channel of the moment, through the fleet's confirmed publish.
+  let current: PublishCopy | undefined;
+  connection.on("disconnect", () => {
+    current = undefined;
+  });
+  const publisher = openRecoveringChannel<ConfirmChannel>(connection, {
     name: "billing-client-commands",
     confirm: true,
-    json: false,
-    publishTimeout: timeoutMs,
-    setup: async (channel: ConfirmChannel) => {
+    report: (event, detail) =>
+      onError(
+        new Error(
+          `billing client: channel ${detail.channel} ${event}${detail.reason ? `: ${detail.reason}` : ""}`,
+        ),
+      ),
+    setup: async (channel) => {
       // publishing never hits a missing exchange; no configure permission needed when it exists
       await ensureBillingExchange(connection, channel, names.exchange, onError);
-      channel.on("return", (message: Message) => {
-        const id = String(message.properties.messageId ?? "");
-        returned.set(id, (returned.get(id) ?? 0) + 1);
+      const publish = confirmedPublish(channel, timeoutMs);
+      channel.on("close", () => {
+        if (current === publish) current = undefined;
       });
+      current = publish;
     },
   });
   publisher.on("error", (error: Error) => onError(error));
@@ -117,6 +125,22 @@ export async function connectBillingClient(options: BillingClientOptions): Promi
     throw error;
   }
 
+  /** The channel to publish on: the current one, or the next within timeoutMs (a reconnect takes ~1 s). */
+  async function channelToPublish(): Promise<PublishCopy> {
+    const deadline = Date.now() + timeoutMs;
+    while (current === undefined) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`not connected to RabbitMQ within ${timeoutMs} ms`);
+      await withTimeout(
+        publisher.waitForConnect(),
+        left,
+        () => `not connected to RabbitMQ within ${timeoutMs} ms`,
+      );
+      if (current === undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return current;
+  }
+
   const subscriptions = new Set<ResultSubscription>();
   let closing: Promise<void> | undefined;
 
@@ -127,22 +151,19 @@ export async function connectBillingClient(options: BillingClientOptions): Promi
       if (!validation.ok) throw new InvalidCommandError(validation.errors);
       const message = commandMessage(validation.command, service);
       try {
-        await publisher.publish(names.exchange, message.routingKey, message.content, {
-          ...message.options,
-          mandatory: true,
-          timeout: timeoutMs,
-        });
+        const publish = await channelToPublish();
+        await publish({ exchange: names.exchange, ...message });
       } catch (error) {
+        if (error instanceof UnroutableError) {
+          throw new Error(
+            `billing client: no queue takes ${message.routingKey} on exchange "${names.exchange}" ` +
+              "(is billing deployed on this vhost?); nothing was queued",
+          );
+        }
         throw new Error(
           `billing client: command ${JSON.stringify(command.id)} was not confirmed by RabbitMQ ` +
             `(${error instanceof Error ? error.message : String(error)}); send it again with the same id`,
           { cause: error },
-        );
-      }
-      if (takeReturned(message.options.messageId)) {
-        throw new Error(
-          `billing client: no queue takes ${message.routingKey} on exchange "${names.exchange}" ` +
-            "(is billing deployed on this vhost?); nothing was queued",
         );
       }
     },

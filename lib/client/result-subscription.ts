@@ -1,5 +1,6 @@
 import type { AmqpConnectionManager, ChannelWrapper } from "amqp-connection-manager";
 import type { Channel, ConsumeMessage } from "amqplib";
+import { openRecoveringChannel } from "../amqp/channel-recovery.ts";
 import { names } from "../amqp/topology.ts";
 import { ensureBillingExchange } from "./billing-exchange.ts";
 import { type CommandResult, readCommandResult } from "./command-result.ts";
@@ -73,11 +74,16 @@ export async function subscribeToResults(
     }
   };
 
-  const wrapper: ChannelWrapper = deps.connection.createChannel({
+  const wrapper: ChannelWrapper = openRecoveringChannel<Channel>(deps.connection, {
     name: `billing-client-results${named === undefined ? "" : `:${named}`}`,
     confirm: false,
-    json: false,
-    setup: async (channel: Channel) => {
+    report: (event, detail) =>
+      deps.onError(
+        new Error(
+          `billing client: channel ${detail.channel} ${event}${detail.reason ? `: ${detail.reason}` : ""}`,
+        ),
+      ),
+    setup: async (channel) => {
       try {
         await ensureBillingExchange(deps.connection, channel, names.events, deps.onError);
         const { queue } =
@@ -89,6 +95,9 @@ export async function subscribeToResults(
         await channel.prefetch(prefetch);
         await channel.consume(queue, (message) => {
           if (message !== null) void deliver(channel, message);
+          // RabbitMQ cancelled us (the queue was deleted): closing the channel reconnects, which
+          // declares the queue again and consumes it
+          else channel.close().catch(() => undefined);
         });
         queueName = queue;
       } catch (error) {

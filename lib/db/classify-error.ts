@@ -11,6 +11,9 @@ const transientSqlStates: Readonly<Record<string, ErrorCode>> = {
   "57P02": "database_unavailable", // crash_shutdown
   "57P03": "database_unavailable", // cannot_connect_now
   "53300": "database_unavailable", // too_many_connections
+  // After a failover a session can land on a read-only standby (or a database set read-only):
+  // nothing can be written until the primary is back, whatever the message.
+  "25006": "database_unavailable", // read_only_sql_transaction
 };
 
 const transientSocketCodes: ReadonlySet<string> = new Set([
@@ -23,6 +26,8 @@ const transientSocketCodes: ReadonlySet<string> = new Set([
 
 // What pg and pg-pool say when a connection dies or cannot be had; they carry no code.
 const connectionLost = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
+// 55000 is a broad SQLSTATE; only its connect-time form (ALLOW_CONNECTIONS false) means an outage.
+const notAccepting = /is not currently accepting connections/i;
 
 /** A pg/node error as a TransientError when retrying can help; BillingErrors and anything else as they are. */
 export function classifyDbError(error: unknown): unknown {
@@ -37,6 +42,7 @@ function transientCode(error: Error): ErrorCode | undefined {
   if (typeof code === "string") {
     const known = transientSqlStates[code];
     if (known !== undefined) return known;
+    if (code === "55000" && notAccepting.test(error.message)) return "database_unavailable";
     // class 08: connection exception
     if (/^08[0-9A-Z]{3}$/.test(code)) return "database_unavailable";
     if (transientSocketCodes.has(code)) return "database_unavailable";
@@ -49,6 +55,15 @@ function transientCode(error: Error): ErrorCode | undefined {
     }
   }
   return undefined;
+}
+
+/**
+ * True when `error` says the database itself cannot be used (unreachable, restarting, refusing
+ * connections, read-only): an outage of the infrastructure, not a failure of the message at hand.
+ */
+export function isDatabaseOutage(error: unknown): boolean {
+  const classified = classifyDbError(error);
+  return classified instanceof TransientError && classified.code === "database_unavailable";
 }
 
 function describe(code: ErrorCode): string {

@@ -243,3 +243,21 @@ export const databaseUp = new Gauge({
   help: "1 when the last database check succeeded, else 0.",
   registers,
 });
+export const databasePaused = new Gauge({
+  name: "billing_database_paused",
+  help: "1 while this process holds its work back because PostgreSQL is unreachable or read-only, by process (worker, relay).",
+  labelNames: ["process"] as const,
+  registers,
+});
+export const databasePauses = new Counter({
+  name: "billing_database_pauses_total",
+  help: "Times this process paused its work on a database outage, by process.",
+  labelNames: ["process"] as const,
+  registers,
+});
+export const messagesReturned = new Counter({
+  name: "billing_messages_returned_total",
+  help: "Messages a worker gave back to billing_queue unapplied, without spending an attempt, because the database was unavailable.",
+  labelNames: ["type"] as const,
+  registers,
+});

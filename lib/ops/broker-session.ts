@@ -1,4 +1,6 @@
-import amqplib, { type ChannelModel, type ConfirmChannel, type Options } from "amqplib";
+import type { ChannelModel, ConfirmChannel, Options } from "amqplib";
+import { confirmedPublish, type PublishCopy, UnroutableError } from "../amqp/confirmed-publish.ts";
+import { connectFirstNode } from "../amqp/connect-first-node.ts";
 
 // The CLI's broker connection: one connection, one confirm channel, no reconnect loop. A verb
 // that loses the broker stops with one line and an exit status instead of waiting for it.
@@ -17,12 +19,12 @@ export interface BrokerSession {
   close(): Promise<void>;
 }
 
-/** Connects to `url` (5 s connect timeout) and opens a confirm channel. */
+/** Connects to the first node of `url` that answers (5 s connect timeout) and opens a confirm channel. */
 export async function openBrokerSession(
   url: string,
   options: { confirmTimeoutMs: number },
 ): Promise<BrokerSession> {
-  const connection: ChannelModel = await amqplib.connect(url, { timeout: 5000 });
+  const connection: ChannelModel = await connectFirstNode(url, { timeoutMs: 5000 });
   let failure: Error | undefined;
   // Without listeners an 'error' event would crash the process; the next publish reports it.
   connection.on("error", (error: Error) => {
@@ -41,36 +43,19 @@ export async function openBrokerSession(
   channel.on("error", (error: Error) => {
     failure ??= error;
   });
-  // Publishes are one at a time, so a basic.return belongs to the message in flight; it always
-  // arrives before that message's confirm.
-  let returned = false;
-  channel.on("return", () => {
-    returned = true;
-  });
+  const publish: PublishCopy = confirmedPublish(channel, options.confirmTimeoutMs);
 
   return {
-    publishConfirmed(exchange, routingKey, body, publishOptions) {
-      if (failure !== undefined)
-        return Promise.reject(new Error(`broker connection lost: ${failure.message}`));
-      returned = false;
-      return new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`no confirm from RabbitMQ within ${options.confirmTimeoutMs} ms`)),
-          options.confirmTimeoutMs,
-        );
-        try {
-          channel.publish(exchange, routingKey, body, { ...publishOptions, mandatory: true }, (error) => {
-            clearTimeout(timer);
-            if (error) reject(new Error(`RabbitMQ did not take the message: ${describe(error)}`));
-            else if (returned)
-              reject(new Error(`unroutable: no queue is bound to ${exchange} for "${routingKey}"`));
-            else resolve();
-          });
-        } catch (error) {
-          clearTimeout(timer);
-          reject(new Error(`publish failed: ${describe(error)}`));
+    async publishConfirmed(exchange, routingKey, body, publishOptions) {
+      if (failure !== undefined) throw new Error(`broker connection lost: ${failure.message}`);
+      try {
+        await publish({ exchange, routingKey, content: body, options: publishOptions });
+      } catch (error) {
+        if (error instanceof UnroutableError) {
+          throw new Error(`unroutable: no queue is bound to ${exchange} for "${routingKey}"`);
         }
-      });
+        throw new Error(`RabbitMQ did not take the message: ${describe(error)}`);
+      }
     },
     async close() {
       await channel.close().catch(() => undefined);

@@ -14,11 +14,13 @@ import { firstPublisher, originalUserIdHeader } from "../domain/stripe-publisher
 
 /**
  * Headers the consumer adds when a message fails (x-error, x-error-kind, x-error-code…, the retry
- * copy's x-last-error, x-attempts, x-failed-at, x-routing-key); a replay starts without them.
+ * copy's x-last-error, x-attempts, x-failed-at, x-routing-key, and x-returned of a message given
+ * back during a database outage); a replay starts without them.
  */
 export function isFailureHeader(name: string): boolean {
   return (
-    /^x-error/.test(name) || ["x-last-error", "x-attempts", "x-failed-at", "x-routing-key"].includes(name)
+    /^x-error/.test(name) ||
+    ["x-last-error", "x-attempts", "x-failed-at", "x-routing-key", "x-returned"].includes(name)
   );
 }
 

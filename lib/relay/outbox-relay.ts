@@ -1,6 +1,7 @@
 import { setTimeout as delay } from "node:timers/promises";
 import type { Publisher } from "../amqp/publisher.ts";
 import type { Db } from "../db/database.ts";
+import type { DatabaseGate } from "../db/database-gate.ts";
 import { errorCode, errorMessage } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import { databaseUp, outboxLag, outboxPending, outboxPublished } from "../metrics/registry.ts";
@@ -38,7 +39,13 @@ export interface OutboxRelay {
 
 /** Starts the relay loop and the lag sampler; several relays may run against one outbox. */
 export function startOutboxRelay(
-  deps: { db: Db; publisher: Publisher; log: Logger },
+  deps: {
+    db: Db;
+    publisher: Publisher;
+    log: Logger;
+    /** While it is closed nothing is claimed; an outage a batch meets closes it (one log line, not one per batch). */
+    gate?: Pick<DatabaseGate, "isOpen" | "whenOpen" | "failed">;
+  },
   overrides: Partial<OutboxRelayOptions> = {},
 ): OutboxRelay {
   const options: OutboxRelayOptions = { ...defaultRelayOptions, ...overrides };
@@ -54,6 +61,11 @@ export function startOutboxRelay(
         await sleep(options.errorMinMs, abort.signal);
         continue;
       }
+      if (deps.gate !== undefined && !deps.gate.isOpen()) {
+        await deps.gate.whenOpen(abort.signal);
+        waitMs = 0;
+        continue;
+      }
       try {
         const count = await relayBatch(deps.db, deps.publisher, options.batchSize);
         if (count > 0) {
@@ -63,6 +75,8 @@ export function startOutboxRelay(
         }
         waitMs = nextPollDelay(waitMs, { kind: "published", count, batchSize: options.batchSize }, options);
       } catch (error) {
+        // The batch rolled back and stays in the outbox; the gate said so once and waits for the database.
+        if (deps.gate?.failed(error) && !deps.gate.isOpen()) continue;
         waitMs = nextPollDelay(waitMs, { kind: "failed" }, options);
         log.warn(
           { code: errorCode(error), reason: errorMessage(error), retryInMs: waitMs },
@@ -75,6 +89,10 @@ export function startOutboxRelay(
 
   async function sampleLoop(): Promise<void> {
     while (!abort.signal.aborted) {
+      if (deps.gate !== undefined && !deps.gate.isOpen()) {
+        await deps.gate.whenOpen(abort.signal);
+        continue;
+      }
       try {
         const backlog = await measureOutbox(deps.db);
         outboxPending.set(backlog.pending);
@@ -82,7 +100,9 @@ export function startOutboxRelay(
         databaseUp.set(1);
       } catch (error) {
         databaseUp.set(0);
-        log.warn({ reason: errorMessage(error) }, "cannot measure the outbox backlog");
+        if (!deps.gate?.failed(error)) {
+          log.warn({ reason: errorMessage(error) }, "cannot measure the outbox backlog");
+        }
       }
       await sleep(options.lagSampleMs, abort.signal);
     }

@@ -3,7 +3,7 @@ import { confirmedPublish, type PublishCopy } from "../amqp/confirmed-publish.ts
 import { type Broker, openChannel } from "../amqp/connection.ts";
 import { type DeliverySession, openDeliverySession } from "../amqp/delivery-session.ts";
 import { ensureBillingTopology } from "../amqp/ensure-billing-topology.ts";
-import { deadLetterCopy, retryCopy } from "../amqp/failure-copies.ts";
+import { deadLetterCopy, maxReturns, retryCopy, returnCopy, returnCount } from "../amqp/failure-copies.ts";
 import { createInFlight } from "../amqp/in-flight.ts";
 import {
   type CommandMessage,
@@ -12,6 +12,8 @@ import {
   type StripeEventMessage,
 } from "../amqp/inbound-message.ts";
 import { names } from "../amqp/topology.ts";
+import { isDatabaseOutage } from "../db/classify-error.ts";
+import type { DatabaseGate } from "../db/database-gate.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorCode, errorKind, errorMessage } from "../domain/errors.ts";
 import { decide } from "../domain/retry-policy.ts";
@@ -83,7 +85,16 @@ const defaultDrainMs = 3000;
 
 /** Consumes billing_queue with manual acks; consuming resumes by itself after every reconnect. */
 export function startConsumer(
-  deps: { broker: Broker; log: Logger; appliers: Appliers },
+  deps: {
+    broker: Broker;
+    log: Logger;
+    appliers: Appliers;
+    /**
+     * The process's database gate: while it is closed nothing is taken, and a delivery whose apply
+     * met the outage is given back without spending an attempt (appliers should run through gate.run).
+     */
+    gate?: Pick<DatabaseGate, "isOpen" | "onChange">;
+  },
   options: ConsumerOptions,
 ): Consumer {
   const log = deps.log.child({ subsystem: "consumer" });
@@ -95,6 +106,7 @@ export function startConsumer(
   let current: Subscription | undefined;
   let stopping = false;
   let stopped: Promise<void> | undefined;
+  const gateOpen = () => deps.gate?.isOpen() ?? true;
 
   const wrapper = openChannel(deps.broker, {
     name: "consumer",
@@ -123,9 +135,36 @@ export function startConsumer(
       await ensureBillingTopology(deps.broker, channel, options.retryDelaysMs, log);
       await channel.prefetch(options.prefetch);
       current = subscription;
-      if (!stopping) await subscribe(subscription);
+      if (!stopping && gateOpen()) await subscribe(subscription);
     },
   });
+
+  // While the database is unavailable nothing is taken: the consumer is cancelled, what it still
+  // holds fails fast at gate.run and is given back (settleFailure), and it subscribes again once
+  // the gate opens. The gate logs the pause and the resume, once each.
+  deps.gate?.onChange((open) => {
+    const subscription = current;
+    if (stopping || subscription === undefined || !subscription.session.open) return;
+    if (open && subscription.session.consumerTag === undefined) {
+      subscribe(subscription).catch((error: unknown) => {
+        log.warn({ reason: errorMessage(error) }, "cannot resume consuming; reconnecting");
+        if (!stopping) deps.broker.reconnect();
+      });
+    } else if (!open && subscription.session.consumerTag !== undefined) {
+      pause(subscription);
+    }
+  });
+
+  function pause(subscription: Subscription): void {
+    const { session } = subscription;
+    const tag = session.consumerTag;
+    if (tag === undefined) return;
+    session.consumerTag = undefined;
+    log.debug({ inFlight: inFlight.count() }, "database unavailable: consumer cancelled");
+    session.channel.cancel(tag).catch((error: unknown) => {
+      log.warn({ reason: errorMessage(error) }, "cannot cancel the consumer");
+    });
+  }
 
   async function subscribe(subscription: Subscription): Promise<void> {
     const { session } = subscription;
@@ -138,6 +177,11 @@ export function startConsumer(
       { noAck: false },
     );
     session.consumerTag = consumerTag;
+    // the gate may have closed while basic.consume was on its way
+    if (!gateOpen()) {
+      pause(subscription);
+      return;
+    }
     log.info({ prefetch: options.prefetch, batchSize: options.batchSize }, "consuming billing_queue");
   }
 
@@ -148,7 +192,8 @@ export function startConsumer(
     if (stopping) return;
     log.warn("RabbitMQ cancelled the consumer; resubscribing");
     setTimeout(() => {
-      if (stopping || !session.open || current !== subscription) return;
+      // while the gate is closed, its opening subscribes again
+      if (stopping || !session.open || current !== subscription || !gateOpen()) return;
       ensureBillingTopology(deps.broker, session.channel, options.retryDelaysMs, log)
         .then(() => subscribe(subscription))
         .catch((error: unknown) => {
@@ -280,6 +325,10 @@ export function startConsumer(
         report.report("abandoned", facts, { error });
         return;
       }
+      if (deps.gate !== undefined && isDatabaseOutage(error) && returnCount(delivery) < maxReturns) {
+        await giveBack(subscription, delivery, facts, error);
+        return;
+      }
       const decision = decide(error, facts.attempt, options.retryDelaysMs);
       const copy =
         decision.action === "retry"
@@ -306,6 +355,30 @@ export function startConsumer(
         "consumer failed on a delivery",
       );
     }
+  }
+
+  /**
+   * The database was unavailable, not the message wrong: back to billing_queue as a fresh copy
+   * (x-attempts unchanged), confirmed, THEN the ack. Never a requeue: a quorum queue counts those
+   * towards x-delivery-limit, and an outage must not park anything.
+   */
+  async function giveBack(
+    subscription: Subscription,
+    delivery: ConsumeMessage,
+    facts: DeliveryFacts,
+    error: unknown,
+  ): Promise<void> {
+    const { session } = subscription;
+    try {
+      await subscription.publish(returnCopy(delivery, self));
+    } catch (publishError) {
+      const requeued = session.requeue(delivery);
+      report.report(requeued ? "requeued" : "abandoned", facts, { error, publishError });
+      return;
+    }
+    if (!session.ack(delivery))
+      report.report("abandoned", facts, { error, note: "a copy was given back too" });
+    else report.report("returned", facts, { error });
   }
 
   async function shutdown(drainMs: number): Promise<void> {

@@ -6,6 +6,7 @@ import { ensureBillingTopology } from "../amqp/ensure-billing-topology.ts";
 import { createInFlight } from "../amqp/in-flight.ts";
 import { names } from "../amqp/topology.ts";
 import type { Db } from "../db/database.ts";
+import type { DatabaseGate } from "../db/database-gate.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorMessage } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
@@ -14,7 +15,8 @@ import { deadLetterRow } from "./dead-letter-row.ts";
 
 // Moves billing_queue.dlq into billing.dead_letters, where ops list, group and replay them: insert
 // (idempotent by fingerprint), commit, THEN ack. A dead letter is never dropped: while Postgres
-// refuses it, the message is held (not requeued, which would spin) and the insert retried.
+// refuses it, the message is held (not requeued, which would spin) and the insert retried. While
+// the database is down (the gate is closed) nothing is taken and what is held goes back to the DLQ.
 
 export interface DlqArchiverOptions {
   /** Dead letters held at once; small, they are rare and each is one insert. */
@@ -37,7 +39,7 @@ export interface DlqArchiver {
 
 /** Starts archiving the DLQ; resumes by itself after a reconnect. */
 export function startDlqArchiver(
-  deps: { broker: Broker; db: Db; log: Logger },
+  deps: { broker: Broker; db: Db; log: Logger; gate?: Pick<DatabaseGate, "isOpen" | "onChange" | "failed"> },
   overrides: Partial<DlqArchiverOptions> & Pick<DlqArchiverOptions, "retryDelaysMs">,
 ): DlqArchiver {
   const options: DlqArchiverOptions = { ...defaultArchiverOptions, ...overrides };
@@ -47,6 +49,7 @@ export function startDlqArchiver(
   const inFlight = createInFlight();
   let archived = 0;
   let stopped: Promise<void> | undefined;
+  const gateOpen = () => deps.gate?.isOpen() ?? true;
 
   const wrapper = openChannel(deps.broker, {
     name: "dlq-archiver",
@@ -63,31 +66,64 @@ export function startDlqArchiver(
       });
       await channel.prefetch(options.prefetch);
       current = session;
-      if (abort.signal.aborted) return;
-      const { consumerTag } = await channel.consume(
-        names.dlq,
-        (delivery) => {
-          if (delivery === null) {
-            // the DLQ was deleted: a reconnect declares it again and resubscribes
-            session.consumerTag = undefined;
-            log.warn("RabbitMQ cancelled the DLQ consumer; reconnecting");
-            if (!abort.signal.aborted) deps.broker.reconnect();
-          } else {
-            session.take(delivery);
-            void inFlight.track(() => archive(session, delivery));
-          }
-        },
-        { noAck: false },
-      );
-      session.consumerTag = consumerTag;
+      if (abort.signal.aborted || !gateOpen()) return;
+      await subscribe(session);
     },
   });
+
+  async function subscribe(session: DeliverySession): Promise<void> {
+    const { consumerTag } = await session.channel.consume(
+      names.dlq,
+      (delivery) => {
+        if (delivery === null) {
+          // the DLQ was deleted: a reconnect declares it again and resubscribes
+          session.consumerTag = undefined;
+          log.warn("RabbitMQ cancelled the DLQ consumer; reconnecting");
+          if (!abort.signal.aborted) deps.broker.reconnect();
+        } else {
+          session.take(delivery);
+          void inFlight.track(() => archive(session, delivery));
+        }
+      },
+      { noAck: false },
+    );
+    session.consumerTag = consumerTag;
+    if (!gateOpen()) pause(session);
+  }
+
+  // The database gate closed: take nothing more (what is held goes back as its insert fails);
+  // it opened: take dead letters again.
+  deps.gate?.onChange((open) => {
+    const session = current;
+    if (abort.signal.aborted || session === undefined || !session.open) return;
+    if (!open) pause(session);
+    else if (session.consumerTag === undefined) {
+      subscribe(session).catch((error: unknown) => {
+        log.warn({ reason: errorMessage(error) }, "cannot resume archiving; reconnecting");
+        if (!abort.signal.aborted) deps.broker.reconnect();
+      });
+    }
+  });
+
+  function pause(session: DeliverySession): void {
+    const tag = session.consumerTag;
+    if (tag === undefined) return;
+    session.consumerTag = undefined;
+    session.channel.cancel(tag).catch((error: unknown) => {
+      log.warn({ reason: errorMessage(error) }, "cannot cancel the DLQ consumer");
+    });
+  }
 
   async function archive(session: DeliverySession, delivery: ConsumeMessage): Promise<void> {
     try {
       const row = deadLetterRow(delivery, new Date());
       const line = { messageId: row.message_id, type: row.type, errorKind: row.error_kind, error: row.error };
       const inserted = await insert(session, row, line);
+      if (inserted === "paused") {
+        // The DLQ has no delivery limit and a dead letter no attempts: a plain requeue loses nothing.
+        session.requeue(delivery);
+        return;
+      }
       if (inserted === undefined) return;
       if (!session.ack(delivery)) {
         log.warn(line, "archived, but the channel closed before the ack: the redelivery is absorbed");
@@ -106,13 +142,17 @@ export function startDlqArchiver(
     }
   }
 
-  /** True when inserted, false when already there, undefined when given up (stopping or channel gone). */
+  /**
+   * True when inserted, false when already there, "paused" when the database is down (the gate
+   * closed), undefined when given up (stopping or channel gone).
+   */
   async function insert(
     session: DeliverySession,
     row: ReturnType<typeof deadLetterRow>,
     line: Record<string, unknown>,
-  ): Promise<boolean | undefined> {
+  ): Promise<boolean | "paused" | undefined> {
     for (let failures = 0; ; failures += 1) {
+      if (!gateOpen()) return "paused";
       try {
         const result = await deps.db
           .insertInto("dead_letters")
@@ -121,6 +161,7 @@ export function startDlqArchiver(
           .executeTakeFirst();
         return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
       } catch (error) {
+        if (deps.gate?.failed(error)) return "paused";
         const waitMs = Math.min(options.maxBackoffMs, 100 * 2 ** Math.min(failures, 10));
         if (failures % 10 === 0) {
           log.error(

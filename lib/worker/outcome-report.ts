@@ -10,12 +10,20 @@ import {
   messagesDeadLettered,
   messagesDuplicate,
   messagesRetried,
+  messagesReturned,
 } from "../metrics/registry.ts";
 
 // How a delivery ended, told once: the metrics and the log line of every outcome, in one place.
 
 /** How a delivery ended. */
-export type Outcome = "applied" | "duplicate" | "retried" | "dead-lettered" | "requeued" | "abandoned";
+export type Outcome =
+  | "applied"
+  | "duplicate"
+  | "retried"
+  | "dead-lettered"
+  | "requeued"
+  | "abandoned"
+  | "returned";
 
 export interface OutcomeDetail {
   readonly error?: unknown;
@@ -49,6 +57,7 @@ export function createOutcomeReport(log: Logger): OutcomeReport {
     "dead-lettered": 0,
     requeued: 0,
     abandoned: 0,
+    returned: 0,
   };
 
   function count(outcome: Outcome, facts: DeliveryFacts, detail: OutcomeDetail): void {
@@ -57,6 +66,7 @@ export function createOutcomeReport(log: Logger): OutcomeReport {
     if (outcome === "applied" || outcome === "duplicate") messagesAcked.inc({ type });
     if (outcome === "duplicate") messagesDuplicate.inc({ type });
     if (outcome === "retried") messagesRetried.inc({ type, code: errorCode(detail.error) });
+    if (outcome === "returned") messagesReturned.inc({ type });
     if (outcome === "dead-lettered") {
       messagesDeadLettered.inc({ type, code: errorCode(detail.error), kind: detail.kind ?? "permanent" });
     }
@@ -109,6 +119,10 @@ export function createOutcomeReport(log: Logger): OutcomeReport {
           break;
         case "abandoned":
           log.warn(line, "delivery left unsettled (channel closed or stopping); RabbitMQ redelivers it");
+          break;
+        case "returned":
+          // one line per pause comes from the gate, not one per message
+          log.debug(line, "database unavailable: message given back to billing_queue, no attempt spent");
           break;
       }
     },

@@ -4,13 +4,15 @@ import { type Broker, openChannel } from "../amqp/connection.ts";
 import { ensureBillingTopology } from "../amqp/ensure-billing-topology.ts";
 import { names } from "../amqp/topology.ts";
 import { type Db, pingDb } from "../db/database.ts";
+import type { DatabaseGate } from "../db/database-gate.ts";
 import { withDeadline } from "../deadline.ts";
 import { errorMessage } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import { databaseUp, queueConsumers, queueDepth } from "../metrics/registry.ts";
 
 // Every few seconds: depth and consumers of billing_queue and the DLQ (the DLQ's depth is the
-// "parked but not yet archived" backlog), and whether Postgres answers. On its own channel: a
+// "parked but not yet archived" backlog), and whether Postgres answers (through the database gate
+// when there is one, so that an idle worker notices an outage too and says so on /readyz). On its own channel: a
 // passive check of a missing queue closes the channel it runs on.
 
 export interface QueueSampler {
@@ -24,7 +26,7 @@ const sampledQueues = [names.queue, names.dlq] as const;
 
 /** Starts sampling every `intervalMs`. */
 export function startQueueSampler(
-  deps: { broker: Broker; db: Db; log: Logger },
+  deps: { broker: Broker; db: Db; log: Logger; gate?: Pick<DatabaseGate, "check"> },
   options: { intervalMs: number; retryDelaysMs: readonly number[] },
 ): QueueSampler {
   const log = deps.log.child({ subsystem: "queue-sampler" });
@@ -60,8 +62,13 @@ export function startQueueSampler(
 
   async function loop(): Promise<void> {
     while (!abort.signal.aborted) {
-      const [queues, db] = await Promise.allSettled([sampleQueues(), pingDb(deps.db)]);
-      databaseUp.set(db.status === "fulfilled" && db.value ? 1 : 0);
+      const gate = deps.gate;
+      const [queues, db] = await Promise.allSettled([
+        sampleQueues(),
+        // the gate sets billing_database_up itself
+        gate === undefined ? pingDb(deps.db) : gate.check(),
+      ]);
+      if (gate === undefined) databaseUp.set(db.status === "fulfilled" && db.value ? 1 : 0);
       if (queues.status === "rejected") {
         log.debug({ reason: errorMessage(queues.reason) }, "cannot sample the queues");
       }

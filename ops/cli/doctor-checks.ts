@@ -1,6 +1,7 @@
-import amqplib, { type ChannelModel } from "amqplib";
+import type { Channel, ChannelModel } from "amqplib";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import pg from "pg";
+import { connectFirstNode } from "../../lib/amqp/connect-first-node.ts";
 import { names, queueArguments } from "../../lib/amqp/topology.ts";
 import type { Config } from "../../lib/config.ts";
 import { createDb } from "../../lib/db/database.ts";
@@ -65,7 +66,7 @@ export async function checkDatabase(config: Config): Promise<CheckResult> {
 export async function checkBroker(config: Config): Promise<CheckResult> {
   let connection: ChannelModel;
   try {
-    connection = await amqplib.connect(config.amqpUrl, { timeout: 5000 });
+    connection = await connectFirstNode(config.amqpUrl, { timeoutMs: 5000 });
   } catch (error) {
     return fail("broker", `unreachable: ${reason(error)}`);
   }
@@ -73,7 +74,7 @@ export async function checkBroker(config: Config): Promise<CheckResult> {
   try {
     const missing: string[] = [];
     // A failed passive check closes its channel, so each check gets a fresh one.
-    const passive = async <T>(check: (channel: amqplib.Channel) => Promise<T>): Promise<T | undefined> => {
+    const passive = async <T>(check: (channel: Channel) => Promise<T>): Promise<T | undefined> => {
       const channel = await connection.createChannel();
       channel.on("error", () => {});
       try {

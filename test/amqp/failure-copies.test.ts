@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { deadLetterCopy, retryCopy } from "../../lib/amqp/failure-copies.ts";
+import { deadLetterCopy, retryCopy, returnCopy, returnCount } from "../../lib/amqp/failure-copies.ts";
 import { PermanentError, TransientError } from "../../lib/domain/errors.ts";
 import { delivery } from "./deliveries.ts";
 
@@ -107,5 +107,50 @@ describe("deadLetterCopy", () => {
     const copy = deadLetterCopy(original, 5, "exhausted", new Error("x".repeat(5000)), new Date(), "w");
     expect(copy.options.headers?.["x-error-code"]).toBe("unexpected");
     expect(String(copy.options.headers?.["x-error"]).length).toBe(1000);
+  });
+});
+
+// A message given back during a database outage spends no attempt (x-attempts as it was), keeps its
+// first routing key and timestamp, counts its returns, and drops the broker's delivery count: the
+// copy is a fresh message to the quorum queue, so outages never push it towards x-delivery-limit.
+describe("returnCopy", () => {
+  it("goes straight back to billing_queue with x-attempts unchanged and x-returned + 1", () => {
+    const copy = returnCopy(original, "w");
+    // through billing.retry, which binds billing_queue by its name: the worker writes no other exchange
+    expect(copy.exchange).toBe("billing.retry");
+    expect(copy.routingKey).toBe("billing_queue");
+    expect(copy.content.equals(original.content)).toBe(true);
+    expect(copy.options).toEqual({
+      headers: {
+        "x-source": "stripe",
+        "x-attempts": 1,
+        "x-routing-key": "stripe.invoice.paid",
+        "x-returned": 1,
+        // the first publisher, kept for the trust check
+        "x-original-user-id": "someone-else",
+      },
+      userId: "w",
+      deliveryMode: 2,
+      contentType: "application/json",
+      correlationId: "corr",
+      messageId: "evt_1",
+      timestamp: 1_700_000_000,
+      type: "invoice.paid",
+      appId: "ingester",
+    });
+  });
+
+  it("adds no x-attempts to a first delivery, and counts returns across copies", () => {
+    const first = delivery("{}", { messageId: "m", headers: { "x-source": "stripe" } });
+    expect(returnCount(first)).toBe(0);
+    const once = returnCopy(first, "w");
+    expect(once.options.headers).not.toHaveProperty("x-attempts");
+    const back = delivery("{}", once.options as never, { exchange: "", routingKey: "billing_queue" });
+    expect(returnCount(back)).toBe(1);
+    expect(returnCopy(back, "w").options.headers).toMatchObject({
+      "x-returned": 2,
+      "x-routing-key": "stripe.invoice.paid",
+    });
+    expect(returnCount(delivery("{}", { headers: { "x-returned": "lots" } }))).toBe(0);
   });
 });

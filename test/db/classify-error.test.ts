@@ -1,6 +1,6 @@
 import pg from "pg";
 import { describe, expect, it } from "vitest";
-import { classifyDbError } from "../../lib/db/classify-error.ts";
+import { classifyDbError, isDatabaseOutage } from "../../lib/db/classify-error.ts";
 import { PermanentError, TransientError } from "../../lib/domain/errors.ts";
 
 // What Postgres and the network throw decides retry versus dead-letter: a lost race or a lost
@@ -21,6 +21,7 @@ describe("classifyDbError", () => {
     ["57P02", "database_unavailable"],
     ["57P03", "database_unavailable"],
     ["53300", "database_unavailable"],
+    ["25006", "database_unavailable"],
     ["ECONNREFUSED", "database_unavailable"],
     ["ECONNRESET", "database_unavailable"],
     ["ETIMEDOUT", "database_unavailable"],
@@ -69,5 +70,38 @@ describe("classifyDbError", () => {
     const client = new pg.Client({ connectionString: "postgres://nobody@127.0.0.1:9/none" });
     const error = await client.connect().catch((e: unknown) => e);
     expect(classifyDbError(error)).toMatchObject({ kind: "transient", code: "database_unavailable" });
+  });
+
+  // ALLOW_CONNECTIONS false answers 55000, a code Postgres uses for other things too.
+  it("takes 55000 as an outage only when the database refuses connections", () => {
+    const refusing = withCode('database "billing" is not currently accepting connections', "55000");
+    expect(classifyDbError(refusing)).toMatchObject({ code: "database_unavailable" });
+    const other = withCode("currval of sequence is not yet defined in this session", "55000");
+    expect(classifyDbError(other)).toBe(other);
+  });
+});
+
+// The gate closes on these and only these: the message at hand is not what failed.
+describe("isDatabaseOutage", () => {
+  it.each([
+    ["refused", withCode("connect ECONNREFUSED 127.0.0.1:5432", "ECONNREFUSED")],
+    ["terminated", new Error("Connection terminated unexpectedly")],
+    ["admin shutdown", withCode("terminating connection due to administrator command", "57P01")],
+    ["too many connections", withCode("sorry, too many clients already", "53300")],
+    ["read-only", withCode("cannot execute INSERT in a read-only transaction", "25006")],
+    ["already classified", new TransientError("database_unavailable", "x")],
+  ])("%s is an outage", (_, error) => {
+    expect(isDatabaseOutage(error)).toBe(true);
+  });
+
+  it.each([
+    ["a deadlock", withCode("deadlock detected", "40P01")],
+    ["a serialization failure", withCode("could not serialize", "40001")],
+    ["a unique violation", withCode("duplicate key", "23505")],
+    ["a handler bug", new Error("undefined is not a function")],
+    ["Stripe down", new TransientError("stripe_unavailable", "503")],
+    ["a bad message", new PermanentError("invalid_message", "x")],
+  ])("%s is not", (_, error) => {
+    expect(isDatabaseOutage(error)).toBe(false);
   });
 });

@@ -3,10 +3,14 @@ import { sql } from "kysely";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { type Broker, connectBroker } from "../../lib/amqp/connection.ts";
 import { deliveryLimit, names } from "../../lib/amqp/topology.ts";
+import { createDb } from "../../lib/db/database.ts";
+import { createDatabaseGate } from "../../lib/db/database-gate.ts";
 import { PermanentError } from "../../lib/domain/errors.ts";
 import { deadLettersArchived } from "../../lib/metrics/registry.ts";
 import { type DlqArchiver, startDlqArchiver } from "../../lib/worker/dlq-archiver.ts";
+import { capturedLog } from "../helpers/captured-log.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
+import { startPgProxy, throughPgProxy } from "../helpers/pg-proxy.ts";
 import { type TestVhost, testVhost } from "../helpers/vhost.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { metricValue, type RawClient, rawClient, startTestConsumer, webhook } from "./consumer-fixtures.ts";
@@ -168,4 +172,49 @@ it("holds a dead letter while Postgres refuses it, then archives it", async () =
   await sql`ALTER TABLE billing.dead_letters DROP CONSTRAINT refuse_all`.execute(database.db);
   await archivedOnce("evt_refused");
   await waitFor(async () => (await client.messageCount(names.dlq)) === 0, "acked");
+});
+
+// While the database is down (the gate closed) the archiver takes nothing and gives back what it
+// held, without one log line per attempt; once the gate's probe finds the database it archives
+// everything, once each.
+it("pauses on a database outage and archives the backlog once the database is back", async () => {
+  const proxy = await startPgProxy();
+  const db = createDb({ url: throughPgProxy(database.url, proxy), poolSize: 2 });
+  const captured = capturedLog("archiver");
+  const gate = createDatabaseGate({ db, log: captured.log, process: "archiver-test" }, { probeMinMs: 50 });
+  const paused = startDlqArchiver(
+    { broker, db, log: captured.log, gate },
+    { retryDelaysMs: ladder, maxBackoffMs: 50 },
+  );
+  // the shared archiver of this file stands aside: only the gated one consumes the DLQ
+  await archiver.stop();
+  try {
+    await waitFor(() => paused.isReady(), "gated archiver ready");
+    await proxy.cut();
+    const headers = { "x-error": "x", "x-error-kind": "permanent", "x-failed-at": new Date().toISOString() };
+    const ids = Array.from({ length: 5 }, (_, i) => `evt_outage_${i}`);
+    for (const id of ids)
+      await client.publish("stripe.invoice.paid", "{}", { messageId: id, headers }, names.dlx);
+    await waitFor(() => !gate.isOpen(), "the gate closed by a failed insert");
+    await waitFor(() => !paused.isReady(), "the archiver stopped taking dead letters");
+    await waitFor(
+      async () => (await client.messageCount(names.dlq)) === ids.length,
+      "dead letters back in the DLQ",
+    );
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await client.messageCount(names.dlq)).toBe(ids.length);
+    expect(captured.lines("cannot insert a dead letter")).toEqual([]);
+
+    await proxy.restore();
+    for (const id of ids) await archivedOnce(id);
+    await waitFor(async () => (await client.messageCount(names.dlq)) === 0, "DLQ empty");
+    expect(paused.isReady()).toBe(true);
+    expect(captured.lines("pausing")).toHaveLength(1);
+    expect(captured.lines("resuming")).toHaveLength(1);
+  } finally {
+    await paused.stop();
+    gate.stop();
+    await db.destroy();
+    await proxy.close();
+  }
 });
