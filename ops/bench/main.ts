@@ -17,6 +17,7 @@ import { deadlocks, resetTables } from "./bench-db.ts";
 import { sampleCpu } from "./cpu-sampler.ts";
 import { type EndToEndResult, endToEndRun } from "./e2e-run.ts";
 import { describeMachine } from "./machine.ts";
+import { describeOutage, type OutageResult, outageRun } from "./outage-run.ts";
 import { purgeQueue } from "./prefill.ts";
 import { type BenchResults, renderReport, smallestNearBest } from "./report.ts";
 import { sampleRss } from "./rss-sampler.ts";
@@ -38,7 +39,7 @@ const probeEvents = 20_000;
 const applyEvents = 20_000;
 const backlogEvents = 50_000;
 const load = { accounts: 1000, subscriptions: 500, invoices: 500 };
-// The whole run stays near 5 minutes: the backlog drain gets what is left of this.
+// The backlog drain gets what is left of this (the outage run and the limit come after it).
 const budgetMs = 300_000;
 
 /** `count` distinct events of the mixed load; `prefix` keeps runs apart. */
@@ -243,6 +244,24 @@ async function main(): Promise<number> {
     const backlog = await run(2, prefetch, batchSize, backlogEvents, startedAt + budgetMs - 20_000);
     await purgeQueue(vhost.url);
 
+    // A 30 s database outage under steady load (half the fleet's apply rate), then the catch-up.
+    const outageRate = Math.max(50, Math.round(maxApply / 2));
+    step(`outage: ${outageRate} webhooks/s, PostgreSQL cut for 30 s under the workers and the relay`);
+    const outage: OutageResult = await outageRun({
+      fleet,
+      env: { ...env, WORKER_PREFETCH: String(prefetch), WORKER_BATCH_SIZE: String(batchSize) },
+      pool,
+      secret,
+      ratePerS: outageRate,
+      outageSeconds: 30,
+      warmSeconds: 5,
+      afterSeconds: 5,
+      workers: 2,
+      drainTimeoutMs: 90_000,
+      step,
+    });
+    step(`outage: ${describeOutage(outage)}`);
+
     const limitEnd = await limit("end");
     const deadlocksDuringRun = (await deadlocks(pool)) - deadlocksBefore;
     const measured = [limitStart, limitEnd].filter((l): l is WorkLimit => l !== undefined);
@@ -264,6 +283,7 @@ async function main(): Promise<number> {
       apply,
       backlog,
       endToEnd,
+      outage,
       deadlocks: deadlocksDuringRun,
       recommendation: { prefetch, batchSize },
     };

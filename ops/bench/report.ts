@@ -3,6 +3,7 @@ import type { ApplyResult } from "./apply-run.ts";
 import { type CpuShares, formatShares } from "./cpu-sampler.ts";
 import type { EndToEndResult } from "./e2e-run.ts";
 import type { Machine } from "./machine.ts";
+import { describeOutage, type OutageResult } from "./outage-run.ts";
 import { renderTable } from "./text-table.ts";
 import type { WrkResult } from "./wrk.ts";
 
@@ -20,6 +21,8 @@ export interface BenchResults {
   readonly apply: readonly ApplyResult[];
   readonly backlog: ApplyResult | undefined;
   readonly endToEnd: readonly (EndToEndResult & { basis: string })[];
+  /** A 30 s database outage under steady load, and the catch-up. */
+  readonly outage: OutageResult | undefined;
   /** Deadlocks Postgres detected in the bench's database during the run. */
   readonly deadlocks: number;
   readonly recommendation: Recommendation;
@@ -192,6 +195,9 @@ export function renderReport(results: BenchResults): string {
       ]),
     )}`,
   );
+  if (results.outage !== undefined) {
+    sections.push(`Database outage: ${describeOutage(results.outage)}`);
+  }
   sections.push(`Deadlocks detected by Postgres during the run: ${int(results.deadlocks)}`);
   sections.push(renderTargets(results));
   const rec = results.recommendation;
