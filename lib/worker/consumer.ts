@@ -3,7 +3,6 @@ import { confirmedPublish, type PublishCopy } from "../amqp/confirmed-publish.ts
 import { type Broker, openChannel } from "../amqp/connection.ts";
 import { type DeliverySession, openDeliverySession } from "../amqp/delivery-session.ts";
 import { ensureBillingTopology } from "../amqp/ensure-billing-topology.ts";
-import { deadLetterCopy, maxReturns, retryCopy, returnCopy, returnCount } from "../amqp/failure-copies.ts";
 import { createInFlight } from "../amqp/in-flight.ts";
 import {
   type CommandMessage,
@@ -12,15 +11,14 @@ import {
   type StripeEventMessage,
 } from "../amqp/inbound-message.ts";
 import { names } from "../amqp/topology.ts";
-import { isDatabaseOutage } from "../db/classify-error.ts";
 import type { DatabaseGate } from "../db/database-gate.ts";
 import { withDeadline } from "../deadline.ts";
-import { errorCode, errorKind, errorMessage } from "../domain/errors.ts";
-import { decide } from "../domain/retry-policy.ts";
+import { errorCode, errorMessage } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
 import { batchSplits } from "../metrics/registry.ts";
 import type { EventOutcome } from "./apply-batch.ts";
 import { type Batcher, createBatcher } from "./batcher.ts";
+import { failureSettlement } from "./failure-settlement.ts";
 import { createLane } from "./lane.ts";
 import { createOutcomeReport } from "./outcome-report.ts";
 
@@ -101,6 +99,14 @@ export function startConsumer(
   const { self } = options.publishers;
   const trusted: ReadonlySet<string> = new Set([...options.publishers.trusted, self]);
   const report = createOutcomeReport(log);
+  const settleFailure = failureSettlement({
+    report,
+    log,
+    retryDelaysMs: options.retryDelaysMs,
+    self,
+    givesBack: deps.gate !== undefined,
+    stopping: () => stopping,
+  });
   const inFlight = createInFlight();
   const commandLane = createLane(options.commandsInFlight ?? 4);
   let current: Subscription | undefined;
@@ -308,77 +314,6 @@ export function startConsumer(
         durationMs,
         note: `${result}; the redelivery will be a duplicate`,
       });
-  }
-
-  /** Retry copy or dead-letter copy, confirmed, THEN the ack; the copy failing means a requeue. */
-  async function settleFailure(
-    subscription: Subscription,
-    delivery: ConsumeMessage,
-    facts: DeliveryFacts,
-    error: unknown,
-  ): Promise<void> {
-    const { session } = subscription;
-    try {
-      if (!session.open || (stopping && errorKind(error) === "transient")) {
-        // The channel is gone, or we are shutting down (and the failure may be ours): leave it to a
-        // redelivery rather than spend a retry step on it.
-        report.report("abandoned", facts, { error });
-        return;
-      }
-      if (deps.gate !== undefined && isDatabaseOutage(error) && returnCount(delivery) < maxReturns) {
-        await giveBack(subscription, delivery, facts, error);
-        return;
-      }
-      const decision = decide(error, facts.attempt, options.retryDelaysMs);
-      const copy =
-        decision.action === "retry"
-          ? retryCopy(delivery, facts.attempt, decision.queue, error, self)
-          : deadLetterCopy(delivery, facts.attempt, decision.kind, error, new Date(), self);
-      try {
-        await subscription.publish(copy);
-      } catch (publishError) {
-        // Not parked anywhere: put it back. The queue's delivery limit bounds how often this repeats.
-        const requeued = session.requeue(delivery);
-        report.report(requeued ? "requeued" : "abandoned", facts, { error, publishError });
-        return;
-      }
-      // If this ack is lost, both the copy and a redelivery exist: the inbox absorbs the second.
-      if (!session.ack(delivery))
-        report.report("abandoned", facts, { error, note: "a copy was published too" });
-      else if (decision.action === "retry")
-        report.report("retried", facts, { error, delayMs: decision.delayMs });
-      else report.report("dead-lettered", facts, { error, kind: decision.kind });
-    } catch (unexpected) {
-      // Nothing above should throw; if it does the delivery stays unsettled and is redelivered.
-      log.error(
-        { messageId: facts.messageId, reason: errorMessage(unexpected) },
-        "consumer failed on a delivery",
-      );
-    }
-  }
-
-  /**
-   * The database was unavailable, not the message wrong: back to billing_queue as a fresh copy
-   * (x-attempts unchanged), confirmed, THEN the ack. Never a requeue: a quorum queue counts those
-   * towards x-delivery-limit, and an outage must not park anything.
-   */
-  async function giveBack(
-    subscription: Subscription,
-    delivery: ConsumeMessage,
-    facts: DeliveryFacts,
-    error: unknown,
-  ): Promise<void> {
-    const { session } = subscription;
-    try {
-      await subscription.publish(returnCopy(delivery, self));
-    } catch (publishError) {
-      const requeued = session.requeue(delivery);
-      report.report(requeued ? "requeued" : "abandoned", facts, { error, publishError });
-      return;
-    }
-    if (!session.ack(delivery))
-      report.report("abandoned", facts, { error, note: "a copy was given back too" });
-    else report.report("returned", facts, { error });
   }
 
   async function shutdown(drainMs: number): Promise<void> {

@@ -62,8 +62,10 @@ describe("a worker killed between the Stripe call and the commit", () => {
         );
         return rows.length;
       };
+      // the PaymentIntent's own webhooks may be blocked on the outbox too (the emulator delivers
+      // them at once): once Stripe answered, any wait there means the command has not committed
       await waitFor(
-        async () => creates().length === 1 && (await blockedOnOutbox()) === 1,
+        async () => creates().length === 1 && (await blockedOnOutbox()) >= 1,
         "the worker blocked after Stripe",
         15_000,
       );
