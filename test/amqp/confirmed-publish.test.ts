@@ -4,6 +4,7 @@ import { confirmedPublish, UnroutableError } from "../../lib/amqp/confirmed-publ
 import { declareTopologyOnce } from "../../lib/amqp/declare-once.ts";
 import { names } from "../../lib/amqp/topology.ts";
 import { type TestVhost, testVhost } from "../helpers/vhost.ts";
+import { startTcpProxy, throughProxy } from "../relay/tcp-proxy.ts";
 
 // The one "publish and wait for the confirm" of the fleet (ingester, relay, consumer copies, client,
 // CLI): resolved only when the broker holds the message; a returned message is a failure of that
@@ -65,7 +66,17 @@ it("rejects at once on a closed channel, and when no confirm comes in time", asy
     code: "broker_unavailable",
   });
 
-  // a confirm cannot come in 0 ms: the timer fires first
-  const hurried = confirmedPublish(channel, 0);
-  await expect(hurried(message("stripe.x", "slow-1"))).rejects.toThrow(/no confirm within 0 ms/);
+  // confirms held back by a proxy between the client and the broker: the timeout answers
+  const proxy = await startTcpProxy({ host: "127.0.0.1", port: Number(new URL(vhost.url).port || 5672) });
+  const held = await amqplib.connect(throughProxy(vhost.url, proxy));
+  try {
+    const slow = await held.createConfirmChannel();
+    proxy.holdReplies();
+    const hurried = confirmedPublish(slow, 200);
+    await expect(hurried(message("stripe.x", "slow-1"))).rejects.toThrow(/no confirm within 200 ms/);
+    proxy.releaseReplies();
+  } finally {
+    await held.close().catch(() => undefined);
+    await proxy.close();
+  }
 });
