@@ -1,7 +1,7 @@
 import { writeFileSync } from "node:fs";
 import http from "node:http";
 import { parseArgs } from "node:util";
-import { mixedBenchEvents, sign } from "./signed-events.ts";
+import { pacedLoad, sign } from "./signed-events.ts";
 
 // A separate process that POSTs signed webhooks at a fixed rate (open loop: the schedule does not
 // wait for answers, as Stripe does not), for the end-to-end latency measurement. It writes, per
@@ -32,12 +32,7 @@ function main(): void {
   const rate = Number(values.rate);
   const seconds = Number(values.seconds);
   const total = Math.round(rate * seconds);
-  const event = mixedBenchEvents({
-    prefix: values.prefix ?? "paced",
-    accounts: Number(values.accounts ?? "1000"),
-    subscriptions: 200,
-    invoices: 200,
-  });
+  const event = pacedLoad({ prefix: values.prefix ?? "paced", accounts: Number(values.accounts ?? "1000") });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
   const records: PacedResult["records"] = [];
   const epochMs = () => performance.timeOrigin + performance.now();

@@ -120,6 +120,11 @@ export function mixedBenchEvents(options: {
   };
 }
 
+/** The load a paced sender sends (and what reads its results back regenerates, by index). */
+export function pacedLoad(options: { prefix: string; accounts: number }): (index: number) => BenchEvent {
+  return mixedBenchEvents({ ...options, subscriptions: 200, invoices: 200 });
+}
+
 /** The JSON of a Stripe event around `object`, as Stripe POSTs it. */
 function envelope(id: string, type: string, created: number, object: object): string {
   return JSON.stringify({
