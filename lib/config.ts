@@ -104,8 +104,8 @@ export const defaults = {
   PORT: "8080",
   METRICS_PORT: "9464",
   STRIPE_WEBHOOK_TOLERANCE_S: "300",
-  // Chosen from `npm run bench` (see README): three batches, two applying and one gathering.
-  WORKER_PREFETCH: "750",
+  // Chosen from `npm run bench` (see README): two batches of 250, one applying and one gathering.
+  WORKER_PREFETCH: "500",
   // Also from `npm run bench`: a batch costs a fixed number of statements, so bigger is cheaper
   // per event until the batch's locks and its JSON start to cost more than they save.
   WORKER_BATCH_SIZE: "250",

@@ -8,6 +8,7 @@ import { type LedgerKind, ledgerKinds } from "../domain/ledger.ts";
 import {
   accountKey,
   createLedgerBook,
+  entryKey,
   type LedgerBook,
   type LedgerEntryState,
   type Posting,
@@ -30,6 +31,10 @@ export async function readLedgerEntries(
   keys: ReadonlyArray<{ readonly kind: LedgerKind; readonly sourceId: string }>,
 ): Promise<LedgerEntryState[]> {
   if (keys.length === 0) return [];
+  const wanted = new Set(keys.map((k) => entryKey(k.kind, k.sourceId)));
+  // Two arrays against the (kind, source_id) index: an index scan whatever the ledger's size (a
+  // join with the batch's rows was hashed against a scan of the whole table). A row of a kind
+  // asked for another source is dropped below.
   const { rows } = await sql<{
     account_id: string;
     currency: string;
@@ -37,21 +42,18 @@ export async function readLedgerEntries(
     kind: string;
     source_id: string;
   }>`
-    SELECT e.account_id, e.currency, e.amount, e.kind, e.source_id
-    FROM billing.ledger_entries e
-    JOIN ${recordset(
-      ledgerEntriesColumns,
-      ["kind", "source_id"],
-      keys.map((k) => ({ kind: k.kind, source_id: k.sourceId })),
-    )}
-      ON e.kind = v.kind AND e.source_id = v.source_id`.execute(trx);
-  return rows.map((row) => ({
-    accountId: row.account_id,
-    currency: row.currency,
-    amount: row.amount,
-    kind: ledgerKind(row.kind),
-    sourceId: row.source_id,
-  }));
+    SELECT account_id, currency, amount, kind, source_id FROM billing.ledger_entries
+    WHERE kind = ANY(${[...new Set(keys.map((k) => k.kind))]}::text[])
+      AND source_id = ANY(${[...new Set(keys.map((k) => k.sourceId))]}::text[])`.execute(trx);
+  return rows
+    .map((row) => ({
+      accountId: row.account_id,
+      currency: row.currency,
+      amount: row.amount,
+      kind: ledgerKind(row.kind),
+      sourceId: row.source_id,
+    }))
+    .filter((entry) => wanted.has(entryKey(entry.kind, entry.sourceId)));
 }
 
 /**
