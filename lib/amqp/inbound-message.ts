@@ -4,7 +4,7 @@ import { type Command, validateCommand } from "../domain/commands.ts";
 import { errorMessage, PermanentError } from "../domain/errors.ts";
 import { parseAttempts } from "../domain/retry-policy.ts";
 import { type StripeChange, stripeChange } from "../domain/stripe-change.ts";
-import { parseStripeEvent, type StripeEvent } from "../domain/stripe-event.ts";
+import { parseStripeEvent, type StripeEventHead } from "../domain/stripe-event.ts";
 import { originalUserIdHeader, untrustedPublisherError } from "../domain/stripe-publisher-trust.ts";
 
 // A delivery from billing_queue is read ONCE, where it comes in, into a typed message: a Stripe
@@ -41,7 +41,7 @@ interface MessageOf<K extends string> extends DeliveryFacts {
 
 /** A `stripe.*` message: the Stripe event it carries and the change that event asks for. */
 export interface StripeEventMessage extends MessageOf<"stripe-event"> {
-  readonly event: StripeEvent;
+  readonly event: StripeEventHead;
   readonly change: StripeChange;
 }
 
@@ -189,7 +189,8 @@ function toMessage(raw: RawMessage, facts: DeliveryFacts, publishers: StripePubl
         `message id ${JSON.stringify(messageId)} is not the id of the Stripe event it carries (${event.id})`,
       );
     }
-    return { ...base, kind: "stripe-event", event, change: stripeChange(event) };
+    const head = { id: event.id, type: event.type, created: event.created, livemode: event.livemode };
+    return { ...base, kind: "stripe-event", event: head, change: stripeChange(event) };
   }
   if (routingKey.startsWith("command.")) {
     return { ...base, kind: "command", command: readCommand(raw.body, messageId, routingKey) };

@@ -13,7 +13,7 @@ import { accountKey, createLedgerBook, type LedgerEntryState, type Posting } fro
 import { planPaymentEvent, planRefund } from "./plan-payments.ts";
 import { planInvoiceEvent, planSubscriptionEvent } from "./plan-snapshots.ts";
 import type { StripeChange } from "./stripe-change.ts";
-import type { StripeEvent } from "./stripe-event.ts";
+import type { StripeEventHead } from "./stripe-event.ts";
 
 // Every effect of a batch of Stripe events, decided in pure code against the rows the batch
 // loaded under lock: which rows to insert or update, which ledger postings (planned against the
@@ -25,7 +25,7 @@ import type { StripeEvent } from "./stripe-event.ts";
 export interface PlannedEvent {
   /** Its position in the batch, to map results back. */
   readonly index: number;
-  readonly event: StripeEvent;
+  readonly event: StripeEventHead;
   readonly change: StripeChange;
 }
 

@@ -5,7 +5,7 @@ import { ledgerSourceId, refundDelta } from "./ledger.ts";
 import { formatMoney } from "./money.ts";
 import { paymentMachine } from "./payment-status.ts";
 import { shouldReplace } from "./snapshot-order.ts";
-import type { ChargeRefundFacts, PaymentIntentFacts, StripeEvent } from "./stripe-event.ts";
+import type { ChargeRefundFacts, PaymentIntentFacts, StripeEventHead } from "./stripe-event.ts";
 
 // Where a payment is applied. payment_intent.*: the payment row follows the newest snapshot
 // (forward-only); a succeeded deposit credits its account once, keyed by the PaymentIntent id.
@@ -16,7 +16,7 @@ import type { ChargeRefundFacts, PaymentIntentFacts, StripeEvent } from "./strip
 /** Plans any payment_intent.* event that carries the PaymentIntent. */
 export function planPaymentEvent(
   context: PlanContext,
-  event: StripeEvent,
+  event: StripeEventHead,
   facts: PaymentIntentFacts,
   objectCreated: number | undefined,
 ): void {

@@ -1,7 +1,7 @@
 import type { PlanContext } from "./batch-plan.ts";
 import { invoiceMachine } from "./invoice-status.ts";
 import { shouldReplace } from "./snapshot-order.ts";
-import type { InvoiceFacts, StripeEvent, SubscriptionFacts } from "./stripe-event.ts";
+import type { InvoiceFacts, StripeEventHead, SubscriptionFacts } from "./stripe-event.ts";
 import { subscriptionMachine } from "./subscription-status.ts";
 
 // Subscriptions and invoices: every event carries the whole object, so all apply alike. First
@@ -13,7 +13,7 @@ import { subscriptionMachine } from "./subscription-status.ts";
 /** Plans any customer.subscription.* event. */
 export function planSubscriptionEvent(
   context: PlanContext,
-  event: StripeEvent,
+  event: StripeEventHead,
   facts: SubscriptionFacts,
 ): void {
   const snapshot = {
@@ -47,7 +47,7 @@ export function planSubscriptionEvent(
 }
 
 /** Plans any invoice.* event. */
-export function planInvoiceEvent(context: PlanContext, event: StripeEvent, facts: InvoiceFacts): void {
+export function planInvoiceEvent(context: PlanContext, event: StripeEventHead, facts: InvoiceFacts): void {
   const snapshot = {
     invoiceId: facts.invoiceId,
     customerId: facts.customerId,

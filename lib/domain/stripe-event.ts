@@ -18,6 +18,12 @@ export interface StripeEvent {
   previousAttributes?: JsonObject;
 }
 
+/**
+ * What the apply path keeps of an event once its change is read: the envelope without the object,
+ * so messages waiting in a batch hold no parsed bodies (they died young instead of being promoted).
+ */
+export type StripeEventHead = Pick<StripeEvent, "id" | "type" | "created" | "livemode">;
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Parses the raw body of a Stripe event (the exact webhook bytes). */
