@@ -1,19 +1,14 @@
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
-import { createFleet, endLeftovers, type Fleet } from "../fleet-runner/fleet.ts";
+import type { Fleet } from "../fleet-runner/fleet.ts";
 import { freePort } from "../fleet-runner/free-port.ts";
-import { findLocalServices, ServiceUnreachable } from "../fleet-runner/local-services.ts";
 import { runFleetMain } from "../fleet-runner/run-main.ts";
-import { recreateDatabase } from "../fleet-runner/scratch-database.ts";
-import { recreateVhost } from "../fleet-runner/scratch-vhost.ts";
 import { waitForReady } from "../fleet-runner/wait.ts";
 import { type BatchProbeResult, probeApply } from "./apply-probe.ts";
 import { type ApplyResult, applyRun } from "./apply-run.ts";
 import { deadlocks, resetTables } from "./bench-db.ts";
+import { setUpStage } from "./bench-stage.ts";
 import { sampleCpu } from "./cpu-sampler.ts";
 import { type EndToEndResult, endToEndRun } from "./e2e-run.ts";
 import { describeMachine } from "./machine.ts";
@@ -62,36 +57,11 @@ async function main(): Promise<number> {
     );
     return 1;
   }
-  let services: Awaited<ReturnType<typeof findLocalServices>>;
-  try {
-    services = await findLocalServices(process.env);
-  } catch (error) {
-    if (error instanceof ServiceUnreachable) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
-  }
-  const databaseUrl = await recreateDatabase(services.postgresUrl, benchName);
-  const vhost = await recreateVhost(services.amqpUrl, benchName, [5000, 30000, 120000, 600000, 1800000]);
-  const machine = await describeMachine(services.postgresUrl, vhost.url, `wrk ${wrk}`);
-  const logDir = mkdtempSync(join(tmpdir(), "billing-bench-"));
-  const pidFile = join(tmpdir(), "billing-bench.pids");
-  endLeftovers(pidFile, root);
-  fleet = createFleet({ root, logDir, pidFile });
-  step(`database ${benchName}, vhost ${benchName} (${vhost.how}); logs in ${logDir}`);
-
-  const secret = `whsec_bench_${randomBytes(16).toString("hex")}`;
-  const env = {
-    DATABASE_URL: databaseUrl,
-    AMQP_URL: vhost.url,
-    STRIPE_SECRET_KEY: "sk_test_bench",
-    STRIPE_WEBHOOK_SECRET: secret,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-  };
-  await fleet.runProcfile("release", "release", env, 60_000);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  pool.on("error", () => {});
+  const stage = await setUpStage({ root, name: benchName, step });
+  if (stage === undefined) return 1;
+  fleet = stage.fleet;
+  const { env, pool, secret, databaseUrl, logDir } = stage;
+  const machine = await describeMachine(stage.postgresUrl, stage.amqpUrl, `wrk ${wrk}`);
 
   try {
     const script = workLimitScript(root);
@@ -117,7 +87,7 @@ async function main(): Promise<number> {
     await writeSignedRequests(requests, secret, 60_000, mixedBenchEvents({ prefix: "ingest", ...load }));
     step("ingest: warm-up (2 s, 10 connections)");
     await runWrk({ url: webUrl, file: requests, connections: 10, seconds: 2 });
-    await purgeQueue(vhost.url);
+    await purgeQueue(stage.amqpUrl);
     const ingest: BenchResults["ingest"][number][] = [];
     for (const connections of [1, 10, 50]) {
       const rss = sampleRss([web.pid]);
@@ -133,7 +103,7 @@ async function main(): Promise<number> {
       step(
         `ingest: ${connections} connections → ${Math.round(result.acceptedPerS)} accepted/s, p99 ${result.p99Ms.toFixed(1)} ms`,
       );
-      await purgeQueue(vhost.url);
+      await purgeQueue(stage.amqpUrl);
     }
     await fleet.stop(web);
 
@@ -161,7 +131,7 @@ async function main(): Promise<number> {
         fleet: fleet as Fleet,
         env,
         pool,
-        amqpUrl: vhost.url,
+        amqpUrl: stage.amqpUrl,
         workers,
         prefetch,
         poolSize: 10,
@@ -249,7 +219,7 @@ async function main(): Promise<number> {
     // Backlog drain, with what is left of the time budget (the limit at the end needs ~15 s).
     step(`backlog: publishing ${backlogEvents} events`);
     const backlog = await run(2, prefetch, batchSize, backlogEvents, startedAt + budgetMs - 20_000);
-    await purgeQueue(vhost.url);
+    await purgeQueue(stage.amqpUrl);
 
     // A 30 s database outage under steady load (half the fleet's apply rate), then the catch-up.
     const outageRate = Math.max(50, Math.round(maxApply / 2));

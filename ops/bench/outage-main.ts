@@ -1,15 +1,10 @@
-import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import pg from "pg";
-import { createFleet, endLeftovers, type Fleet } from "../fleet-runner/fleet.ts";
-import { findLocalServices, ServiceUnreachable } from "../fleet-runner/local-services.ts";
+import type { Fleet } from "../fleet-runner/fleet.ts";
 import { runFleetMain } from "../fleet-runner/run-main.ts";
-import { recreateDatabase } from "../fleet-runner/scratch-database.ts";
-import { recreateVhost } from "../fleet-runner/scratch-vhost.ts";
+import { setUpStage } from "./bench-stage.ts";
 import { outageRun } from "./outage-run.ts";
 
 // `npm run bench:outage`: the outage part of the bench on its own (the whole bench calls
@@ -37,34 +32,10 @@ async function main(): Promise<number> {
     if (!Number.isFinite(value) || value <= 0) throw new Error(`--${key} must be a positive number`);
     return value;
   };
-  let services: Awaited<ReturnType<typeof findLocalServices>>;
-  try {
-    services = await findLocalServices(process.env);
-  } catch (error) {
-    if (error instanceof ServiceUnreachable) {
-      console.error(error.message);
-      return 1;
-    }
-    throw error;
-  }
-  const databaseUrl = await recreateDatabase(services.postgresUrl, name);
-  const vhost = await recreateVhost(services.amqpUrl, name, [5000, 30000, 120000, 600000, 1800000]);
-  const logDir = mkdtempSync(join(tmpdir(), "billing-bench-outage-"));
-  const pidFile = join(tmpdir(), "billing-bench-outage.pids");
-  endLeftovers(pidFile, root);
-  fleet = createFleet({ root, logDir, pidFile });
-  step(`database ${name}, vhost ${name} (${vhost.how}); logs in ${logDir}`);
-  const secret = `whsec_bench_${randomBytes(16).toString("hex")}`;
-  const env = {
-    DATABASE_URL: databaseUrl,
-    AMQP_URL: vhost.url,
-    STRIPE_SECRET_KEY: "sk_test_bench",
-    STRIPE_WEBHOOK_SECRET: secret,
-    LOG_LEVEL: process.env.LOG_LEVEL ?? "info",
-  };
-  await fleet.runProcfile("release", "release", env, 60_000);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-  pool.on("error", () => {});
+  const stage = await setUpStage({ root, name, step });
+  if (stage === undefined) return 1;
+  fleet = stage.fleet;
+  const { env, pool, secret } = stage;
   try {
     const result = await outageRun({
       fleet,
