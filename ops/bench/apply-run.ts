@@ -92,7 +92,7 @@ export async function applyRun(options: {
       },
       {
         timeoutMs,
-        intervalMs: 100,
+        intervalMs: 250,
         describe: async () =>
           `apply run (${options.workers} workers, prefetch ${options.prefetch}): ${await appliedCount(pool)} of ${events.length} applied after ${Math.round(timeoutMs / 1000)} s`,
       },
