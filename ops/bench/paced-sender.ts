@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs";
-import http from "node:http";
 import { parseArgs } from "node:util";
+import { keepAlivePoster } from "./keep-alive-poster.ts";
 import { pacedLoad, sign } from "./signed-events.ts";
 
 // A separate process that POSTs signed webhooks at a fixed rate (open loop: the schedule does not
@@ -33,7 +33,7 @@ function main(): void {
   const seconds = Number(values.seconds);
   const total = Math.round(rate * seconds);
   const event = pacedLoad({ prefix: values.prefix ?? "paced", accounts: Number(values.accounts ?? "1000") });
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
+  const poster = keepAlivePoster(url, 256);
   const records: PacedResult["records"] = [];
   const epochMs = () => performance.timeOrigin + performance.now();
   let sent = 0;
@@ -43,24 +43,7 @@ function main(): void {
   const send = (index: number) => {
     const { id, body } = event(index);
     const sentAt = epochMs();
-    const request = http.request(
-      url,
-      {
-        method: "POST",
-        agent,
-        headers: {
-          "content-type": "application/json",
-          "content-length": Buffer.byteLength(body),
-          "stripe-signature": sign(secret, body),
-        },
-      },
-      (response) => {
-        response.resume();
-        response.on("end", () => finish(id, sentAt, response.statusCode ?? 0));
-      },
-    );
-    request.on("error", () => finish(id, sentAt, 0));
-    request.end(body);
+    poster.post(body, { "Stripe-Signature": sign(secret, body) }, (status) => finish(id, sentAt, status));
   };
   const finish = (id: string, sentAt: number, status: number) => {
     records.push([id, sentAt, status, epochMs() - sentAt]);
@@ -70,7 +53,7 @@ function main(): void {
         values.out ?? "paced.json",
         JSON.stringify({ rate, seconds, records } satisfies PacedResult),
       );
-      agent.destroy();
+      poster.close();
     }
   };
   // Every 2 ms, send what the schedule says is due: an even rate without one timer per request.
