@@ -41,18 +41,21 @@ export function cpuTicks(statLine: string): ProcessCpu | undefined {
   const close = statLine.lastIndexOf(")");
   if (open < 0 || close < open) return undefined;
   const fields = statLine.slice(close + 2).split(" ");
-  // after the command: state is field 3 of stat(5), ppid 4, utime and stime 14 and 15
+  // after the command: state is field 3 of stat(5), ppid 4, utime and stime 14 and 15, starttime 22
   const ppid = Number(fields[1]);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
+  const startTime = Number(fields[19]);
   if (!Number.isFinite(utime) || !Number.isFinite(stime)) return undefined;
-  return { comm: statLine.slice(open + 1, close), ppid, ticks: utime + stime };
+  return { comm: statLine.slice(open + 1, close), ppid, ticks: utime + stime, startTime };
 }
 
 interface ProcessCpu {
   readonly comm: string;
   readonly ppid: number;
   readonly ticks: number;
+  /** When it started (ticks after boot): a pid reused within the window starts later. */
+  readonly startTime: number;
 }
 
 function snapshot(): Map<number, ProcessCpu> {
@@ -96,7 +99,11 @@ export function sampleCpu(labels: ReadonlyMap<number, string>, intervalMs = 250)
       const shares: CpuShares = {};
       for (const [pid, value] of last) {
         const before = first.get(pid);
-        const used = value.ticks - (before !== undefined && before.comm === value.comm ? before.ticks : 0);
+        // The same process is the same pid and start time. Not the same name: a kernel worker
+        // renames itself after the queue it serves, and counting its lifetime then made "other"
+        // look like a busy core on an idle machine.
+        const same = before !== undefined && before.startTime === value.startTime;
+        const used = value.ticks - (same ? before.ticks : 0);
         if (used <= 0) continue;
         const group = pid === self ? "bench" : groupOf(value.comm, labels, pid, value.ppid);
         shares[group] = (shares[group] ?? 0) + used / ticksPerSecond / seconds;

@@ -5,7 +5,7 @@ describe("cpu sampler", () => {
   // A command name may hold spaces and parentheses: fields are counted from the last ")".
   it("reads utime + stime and the parent from a /proc stat line", () => {
     const line = "4242 (node (worker) x) S 4200 4242 1 0 -1 4194304 100 0 0 0 1234 566 0 0 20 0 12 0 99 0 0";
-    expect(cpuTicks(line)).toEqual({ comm: "node (worker) x", ppid: 4200, ticks: 1800 });
+    expect(cpuTicks(line)).toEqual({ comm: "node (worker) x", ppid: 4200, ticks: 1800, startTime: 99 });
     expect(cpuTicks("garbage")).toBeUndefined();
   });
 
