@@ -4,20 +4,14 @@ import { type Broker, openChannel } from "../amqp/connection.ts";
 import { type DeliverySession, openDeliverySession } from "../amqp/delivery-session.ts";
 import { ensureBillingTopology } from "../amqp/ensure-billing-topology.ts";
 import { createInFlight } from "../amqp/in-flight.ts";
-import {
-  type CommandMessage,
-  type DeliveryFacts,
-  readDelivery,
-  type StripeEventMessage,
-} from "../amqp/inbound-message.ts";
-import { names } from "../amqp/topology.ts";
+import { readDelivery, type StripeEventMessage } from "../amqp/inbound-message.ts";
 import type { DatabaseGate } from "../db/database-gate.ts";
 import { withDeadline } from "../deadline.ts";
-import { errorCode, errorMessage } from "../domain/errors.ts";
+import { errorMessage } from "../domain/errors.ts";
 import type { Logger } from "../log.ts";
-import { batchSplits } from "../metrics/registry.ts";
-import type { EventOutcome } from "./apply-batch.ts";
+import { type Appliers, commandSettlement, eventBatchSettlement, type Taken } from "./applied-settlement.ts";
 import { type Batcher, createBatcher } from "./batcher.ts";
+import { consumeSwitch } from "./consume-switch.ts";
 import { failureSettlement } from "./failure-settlement.ts";
 import { createLane } from "./lane.ts";
 import { createOutcomeReport } from "./outcome-report.ts";
@@ -27,14 +21,6 @@ import { createOutcomeReport } from "./outcome-report.ts";
 // retry or dead-letter copy. Each delivery is read once (readDelivery) into a typed message:
 // Stripe events go to the batcher and are applied set-based, many per transaction; commands go
 // one by one through a lane of their own, since they call Stripe inside their transaction.
-
-/** What applies messages: Stripe events in batches, commands one at a time. */
-export interface Appliers {
-  /** Applies events in one transaction; their outcomes in order once it committed, or throws for all. */
-  events(messages: readonly StripeEventMessage[]): Promise<readonly EventOutcome[]>;
-  /** Applies one command in its own transaction; resolves once it committed. */
-  command(message: CommandMessage): Promise<"applied" | "duplicate">;
-}
 
 export interface ConsumerOptions {
   readonly prefetch: number;
@@ -68,12 +54,6 @@ export interface Consumer {
   outcomes(): ReturnType<ReturnType<typeof createOutcomeReport>["counts"]>;
   /** Stops taking messages, waits up to drainMs for those in flight, closes the channel. Idempotent. */
   stop(drainMs?: number): Promise<void>;
-}
-
-interface Taken<M> {
-  readonly delivery: ConsumeMessage;
-  readonly facts: DeliveryFacts;
-  readonly message: M;
 }
 
 /** One channel's consuming: its deliveries, its publisher of failure copies, its batcher. */
@@ -118,18 +98,32 @@ export function startConsumer(
   let stopped: Promise<void> | undefined;
   const gateOpen = () => deps.gate?.isOpen() ?? true;
 
+  const settlement = { appliers: deps.appliers, report, settleFailure, log };
+  const applyEvents = eventBatchSettlement(settlement);
+  const applyCommand = commandSettlement(settlement);
+  const consuming = consumeSwitch<Subscription>({
+    broker: deps.broker,
+    log,
+    retryDelaysMs: options.retryDelaysMs,
+    take,
+    mayConsume: (subscription) => !stopping && current === subscription,
+    gateOpen,
+    stopping: () => stopping,
+    inFlight: inFlight.count,
+    settings: { prefetch: options.prefetch, batchSize: options.batchSize },
+  });
+
   const wrapper = openChannel(deps.broker, {
     name: "consumer",
     log,
     setup: async (channel) => {
-      const session = openDeliverySession(channel, log);
       const subscription: Subscription = {
-        session,
+        session: openDeliverySession(channel, log),
         publish: confirmedPublish(channel, options.publishTimeoutMs),
         batcher: createBatcher({
           size: Math.max(1, options.batchSize),
           maxInFlight: Math.max(1, options.batchesInFlight ?? 1),
-          apply: (batch) => applyEvents(subscription, batch),
+          apply: (batch) => applyEvents(subscription, batch).finally(() => inFlight.end(batch.length)),
           onError: (error) => log.error({ reason: errorMessage(error) }, "consumer failed on a batch"),
         }),
       };
@@ -145,73 +139,14 @@ export function startConsumer(
       await ensureBillingTopology(deps.broker, channel, options.retryDelaysMs, log);
       await channel.prefetch(options.prefetch);
       current = subscription;
-      if (!stopping && gateOpen()) await subscribe(subscription);
+      if (!stopping && gateOpen()) await consuming.subscribe(subscription);
     },
   });
 
   // While the database is unavailable nothing is taken: the consumer is cancelled, what it still
   // holds fails fast at gate.run and is given back (settleFailure), and it subscribes again once
   // the gate opens. The gate logs the pause and the resume, once each.
-  deps.gate?.onChange((open) => {
-    const subscription = current;
-    if (stopping || subscription === undefined || !subscription.session.open) return;
-    if (open && subscription.session.consumerTag === undefined) {
-      subscribe(subscription).catch((error: unknown) => {
-        log.warn({ reason: errorMessage(error) }, "cannot resume consuming; reconnecting");
-        if (!stopping) deps.broker.reconnect();
-      });
-    } else if (!open && subscription.session.consumerTag !== undefined) {
-      pause(subscription);
-    }
-  });
-
-  function pause(subscription: Subscription): void {
-    const { session } = subscription;
-    const tag = session.consumerTag;
-    if (tag === undefined) return;
-    session.consumerTag = undefined;
-    log.debug({ inFlight: inFlight.count() }, "database unavailable: consumer cancelled");
-    session.channel.cancel(tag).catch((error: unknown) => {
-      log.warn({ reason: errorMessage(error) }, "cannot cancel the consumer");
-    });
-  }
-
-  async function subscribe(subscription: Subscription): Promise<void> {
-    const { session } = subscription;
-    const { consumerTag } = await session.channel.consume(
-      names.queue,
-      (delivery) => {
-        if (delivery === null) onCancelled(subscription);
-        else take(subscription, delivery);
-      },
-      { noAck: false },
-    );
-    session.consumerTag = consumerTag;
-    // the gate may have closed while basic.consume was on its way
-    if (!gateOpen()) {
-      pause(subscription);
-      return;
-    }
-    log.info({ prefetch: options.prefetch, batchSize: options.batchSize }, "consuming billing_queue");
-  }
-
-  // The broker cancels a consumer whose queue was deleted: declare it again and resubscribe.
-  function onCancelled(subscription: Subscription): void {
-    const { session } = subscription;
-    session.consumerTag = undefined;
-    if (stopping) return;
-    log.warn("RabbitMQ cancelled the consumer; resubscribing");
-    setTimeout(() => {
-      // while the gate is closed, its opening subscribes again
-      if (stopping || !session.open || current !== subscription || !gateOpen()) return;
-      ensureBillingTopology(deps.broker, session.channel, options.retryDelaysMs, log)
-        .then(() => subscribe(subscription))
-        .catch((error: unknown) => {
-          log.warn({ reason: errorMessage(error) }, "cannot resubscribe; reconnecting");
-          if (!stopping) deps.broker.reconnect();
-        });
-    }, 1000).unref();
-  }
+  deps.gate?.onChange((open) => consuming.follow(current, open));
 
   // Read once, here; then Stripe events to the batcher, commands to their lane.
   function take(subscription: Subscription, delivery: ConsumeMessage): void {
@@ -227,97 +162,6 @@ export function startConsumer(
       const taken = { delivery, facts: read.facts, message: read.message };
       void commandLane.run(() => applyCommand(subscription, taken)).finally(() => inFlight.end());
     }
-  }
-
-  async function applyEvents(subscription: Subscription, batch: Taken<StripeEventMessage>[]): Promise<void> {
-    try {
-      await applyOrSplit(subscription, batch);
-    } finally {
-      inFlight.end(batch.length);
-    }
-  }
-
-  /**
-   * Applies a batch; when it fails as a whole, splits it in halves until the message at fault is
-   * alone, so a poison message costs its neighbours a few more transactions, never their effect.
-   */
-  async function applyOrSplit(subscription: Subscription, batch: Taken<StripeEventMessage>[]): Promise<void> {
-    const started = performance.now();
-    let outcomes: readonly EventOutcome[];
-    try {
-      outcomes = await deps.appliers.events(batch.map((taken) => taken.message));
-    } catch (error) {
-      // an unreachable database fails every half alike: nothing to isolate
-      if (batch.length === 1 || errorCode(error) === "database_unavailable") {
-        await Promise.all(
-          batch.map((taken) => settleFailure(subscription, taken.delivery, taken.facts, error)),
-        );
-        return;
-      }
-      batchSplits.inc();
-      log.warn({ size: batch.length, reason: errorMessage(error) }, "batch failed; applying it in halves");
-      const half = Math.ceil(batch.length / 2);
-      await applyOrSplit(subscription, batch.slice(0, half));
-      await applyOrSplit(subscription, batch.slice(half));
-      return;
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const committed: Array<{ taken: Taken<StripeEventMessage>; outcome: "applied" | "duplicate" }> = [];
-    const refused: Array<{ taken: Taken<StripeEventMessage>; error: unknown }> = [];
-    batch.forEach((taken, i) => {
-      const outcome = outcomes[i];
-      if (outcome === undefined) throw new Error(`no outcome for message ${i} of a batch of ${batch.length}`);
-      if (outcome.status === "refused") refused.push({ taken, error: outcome.error });
-      else committed.push({ taken, outcome: outcome.status });
-    });
-    settleCommitted(subscription, committed, seconds);
-    await Promise.all(
-      refused.map(({ taken, error }) => settleFailure(subscription, taken.delivery, taken.facts, error)),
-    );
-  }
-
-  /** The acks after a commit: one frame for the batch when it can be. */
-  function settleCommitted(
-    subscription: Subscription,
-    committed: ReadonlyArray<{ taken: Taken<StripeEventMessage>; outcome: "applied" | "duplicate" }>,
-    seconds: number,
-  ): void {
-    if (committed.length === 0) return;
-    const durationMs = Math.round(seconds * 1000);
-    if (!subscription.session.ackAll(committed.map(({ taken }) => taken.delivery))) {
-      for (const { taken, outcome } of committed) {
-        report.report("abandoned", taken.facts, {
-          durationMs,
-          note: `${outcome}; the redelivery will be a duplicate`,
-        });
-      }
-    } else if (committed.length === 1) {
-      const [only] = committed;
-      if (only !== undefined) report.report(only.outcome, only.taken.facts, { durationMs });
-    } else {
-      report.batch(
-        committed.map(({ taken, outcome }) => ({ facts: taken.facts, outcome })),
-        seconds,
-      );
-    }
-  }
-
-  async function applyCommand(subscription: Subscription, taken: Taken<CommandMessage>): Promise<void> {
-    const started = performance.now();
-    let result: "applied" | "duplicate";
-    try {
-      result = await deps.appliers.command(taken.message);
-    } catch (error) {
-      await settleFailure(subscription, taken.delivery, taken.facts, error);
-      return;
-    }
-    const durationMs = Math.round(performance.now() - started);
-    if (subscription.session.ack(taken.delivery)) report.report(result, taken.facts, { durationMs });
-    else
-      report.report("abandoned", taken.facts, {
-        durationMs,
-        note: `${result}; the redelivery will be a duplicate`,
-      });
   }
 
   async function shutdown(drainMs: number): Promise<void> {

@@ -4,7 +4,8 @@ import { brokerUserOf } from "../../lib/amqp/broker-url.ts";
 import { type Broker, connectBroker } from "../../lib/amqp/connection.ts";
 import { names } from "../../lib/amqp/topology.ts";
 import type { Db } from "../../lib/db/database.ts";
-import { type Appliers, type Consumer, startConsumer } from "../../lib/worker/consumer.ts";
+import type { Appliers } from "../../lib/worker/applied-settlement.ts";
+import { type Consumer, startConsumer } from "../../lib/worker/consumer.ts";
 import { waitFor } from "../helpers/wait.ts";
 import { log, type TestHandler, testAppliers } from "./test-appliers.ts";
 

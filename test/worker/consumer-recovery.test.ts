@@ -2,7 +2,7 @@ import amqplib, { type GetMessage } from "amqplib";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { deliveryLimit, names } from "../../lib/amqp/topology.ts";
 import { TransientError } from "../../lib/domain/errors.ts";
-import type { Appliers } from "../../lib/worker/consumer.ts";
+import type { Appliers } from "../../lib/worker/applied-settlement.ts";
 import { createTestDatabase, type TestDatabase } from "../helpers/database.ts";
 import { spawnScript } from "../helpers/spawn.ts";
 import { type TestVhost, testVhost } from "../helpers/vhost.ts";

@@ -10,7 +10,7 @@ import type { Database } from "../../lib/db/schema/database.ts";
 import type { Logger } from "../../lib/log.ts";
 import { createStripeApi, type StripeApi } from "../../lib/stripe/client.ts";
 import { claimInbox } from "../../lib/tables/inbox.ts";
-import type { Appliers } from "../../lib/worker/consumer.ts";
+import type { Appliers } from "../../lib/worker/applied-settlement.ts";
 import { testLogger, testSecrets } from "../helpers/config.ts";
 
 // Appliers for the consumer's own tests: the real inbox claim in a real transaction, and in place
