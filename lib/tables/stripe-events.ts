@@ -18,18 +18,22 @@ export async function auditStripeEvents(
 ): Promise<void> {
   if (audits.length === 0) return;
   const names = ["event_id", "type", "event_created", "payload"] as const;
-  // Each payload is a JSON object already (the intake parsed it), so its bytes go into the rows'
-  // JSON as they are, and the whole travels as bytes: nothing decodes, escapes or re-encodes the
-  // 1–2 KB of each event, and Postgres parses it once.
-  const parts: Buffer[] = [Buffer.from("[")];
-  audits.forEach((a, i) => {
-    const head = `${i === 0 ? "" : ","}{"event_id":${JSON.stringify(a.eventId)},"type":${JSON.stringify(a.type)},"event_created":${a.created},"payload":`;
-    parts.push(Buffer.from(head), withoutBom(a.payload), closeRow);
-  });
-  parts.push(Buffer.from("]"));
+  // Each payload is a JSON object already (the intake parsed it), so its bytes go into its row's
+  // JSON as they are: nothing decodes, escapes or re-encodes the 1–2 KB of each event, and
+  // Postgres parses it once.
+  const parts: Buffer[] = [];
+  const sizes: number[] = [];
+  for (const a of audits) {
+    const head = Buffer.from(
+      `{"event_id":${JSON.stringify(a.eventId)},"type":${JSON.stringify(a.type)},"event_created":${a.created},"payload":`,
+    );
+    const payload = withoutBom(a.payload);
+    parts.push(head, payload, closeRow);
+    sizes.push(head.length + payload.length + closeRow.length);
+  }
   await sql`
     INSERT INTO billing.stripe_events (${columnList(names)})
-    SELECT ${columnList(names)} FROM ${recordsetOfJson(stripeEventsColumns, names, parts)}
+    SELECT ${columnList(names)} FROM ${recordsetOfJson(stripeEventsColumns, names, parts, sizes)}
     ON CONFLICT (event_id) DO NOTHING`.execute(trx);
 }
 
