@@ -2,6 +2,7 @@ import { sql, type Transaction } from "kysely";
 import { columnList, recordset, setFromRecordset } from "../db/recordset.ts";
 import type { ColumnsOf } from "../db/schema/columns.ts";
 import type { Database } from "../db/schema/database.ts";
+import type { WritePart } from "../db/write-parts.ts";
 import type { EntityWrites } from "../domain/entity-states.ts";
 import { TransientError } from "../domain/errors.ts";
 
@@ -39,38 +40,41 @@ export async function lockEntities<T, Row>(
 }
 
 /**
- * Inserts the new rows and updates the changed ones, each in one statement. A new row that a
- * concurrent transaction inserted first (it was not there to lock) fails the batch as a
- * serialization failure: retried, it finds the row and locks it.
+ * The writes of a table for a batch: one part inserting the new rows, one updating the changed
+ * ones (lib/db/write-parts.ts). A new row that a concurrent transaction inserted first (it was not
+ * there to lock) fails the batch as a serialization failure: retried, it finds the row and locks it.
  */
-export async function writeEntities<T, Row>(
-  trx: Transaction<Database>,
-  table: EntityTable<T, Row>,
-  writes: EntityWrites<Row>,
-): Promise<void> {
+export function entityWriteParts<T, Row>(table: EntityTable<T, Row>, writes: EntityWrites<Row>): WritePart[] {
   const key = sql.ref(table.key);
   const target = sql.table(`billing.${table.name}`);
+  const parts: WritePart[] = [];
   if (writes.inserts.length > 0) {
     const rows = writes.inserts.map((state) => table.toRow(state));
-    const { rows: inserted } = await sql<Record<string, unknown>>`
+    const inserted = sql`
       INSERT INTO ${target} (${columnList(table.names)})
       SELECT ${columnList(table.names)} FROM ${recordset(table.columns, table.names, rows)}
-      ON CONFLICT (${key}) DO NOTHING RETURNING ${key}`.execute(trx);
-    if (inserted.length !== rows.length) {
-      const ids = new Set(inserted.map((row) => String(row[table.key])));
-      const raced = rows.map((row) => String(row[table.key])).filter((id) => !ids.has(id));
-      throw new TransientError(
-        "serialization_failure",
-        `${table.name} ${raced.join(", ")} inserted by a concurrent transaction; the batch is retried`,
-      );
-    }
+      ON CONFLICT (${key}) DO NOTHING RETURNING ${key}`;
+    parts.push({
+      ctes: [[`${table.name}_inserted`, inserted]],
+      check(returned) {
+        if (returned.length === rows.length) return;
+        const ids = new Set(returned.map((row) => String(row[table.key])));
+        const raced = rows.map((row) => String(row[table.key])).filter((id) => !ids.has(id));
+        throw new TransientError(
+          "serialization_failure",
+          `${table.name} ${raced.join(", ")} inserted by a concurrent transaction; the batch is retried`,
+        );
+      },
+    });
   }
   if (writes.updates.length > 0) {
     const rows = writes.updates.map((state) => table.toRow(state));
     const changed = table.names.filter((name) => name !== table.key);
-    await sql`
+    const updated = sql`
       UPDATE ${target} AS t SET ${setFromRecordset(changed)}, "updated_at" = now()
       FROM ${recordset(table.columns, table.names, rows)}
-      WHERE t.${key} = v.${key}`.execute(trx);
+      WHERE t.${key} = v.${key} RETURNING t.${key}`;
+    parts.push({ ctes: [[`${table.name}_updated`, updated]] });
   }
+  return parts;
 }

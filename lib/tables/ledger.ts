@@ -3,6 +3,7 @@ import { columnList, recordset } from "../db/recordset.ts";
 import { accountsColumns } from "../db/schema/accounts.ts";
 import type { Database } from "../db/schema/database.ts";
 import { ledgerEntriesColumns } from "../db/schema/ledger-entries.ts";
+import { type WritePart, writeParts } from "../db/write-parts.ts";
 import { TransientError } from "../domain/errors.ts";
 import { type LedgerKind, ledgerKinds } from "../domain/ledger.ts";
 import {
@@ -103,16 +104,15 @@ export async function loadLedgerBook(
 }
 
 /**
- * Writes planned postings and moves their balances in one statement, then checks that every
- * moved balance is what the plan expected: anything else means another writer slipped past the
- * locks, and the transaction must not commit.
+ * Writes planned postings and moves their balances (one part of a write: the entries, their sums,
+ * the balance moves), then checks that every moved balance is what the plan expected: anything
+ * else means another writer slipped past the locks, and the transaction must not commit.
  */
-export async function writePostings(
-  trx: Transaction<Database>,
+export function postingsPart(
   postings: readonly Posting[],
   expected: ReadonlyMap<string, number>,
-): Promise<void> {
-  if (postings.length === 0) return;
+): WritePart | undefined {
+  if (postings.length === 0) return undefined;
   const names = ["account_id", "currency", "amount", "kind", "source_id"] as const;
   const rows = postings.map((p) => ({
     account_id: p.accountId,
@@ -121,32 +121,52 @@ export async function writePostings(
     kind: p.kind,
     source_id: p.sourceId,
   }));
-  const { rows: moved } = await sql<{
-    account_id: string;
-    currency: string;
-    balance: number;
-    entries: number;
-  }>`
-    WITH entry AS (
-      INSERT INTO billing.ledger_entries (${columnList(names)})
-      SELECT ${columnList(names)} FROM ${recordset(ledgerEntriesColumns, names, rows)}
-      ON CONFLICT (kind, source_id) DO NOTHING
-      RETURNING account_id, currency, amount
-    ), total AS (
-      SELECT account_id, currency, sum(amount)::bigint AS amount, count(*)::int AS entries
-      FROM entry GROUP BY account_id, currency
-    )
-    UPDATE billing.accounts a SET balance = a.balance + total.amount, updated_at = now()
-    FROM total WHERE a.account_id = total.account_id AND a.currency = total.currency
-    RETURNING a.account_id, a.currency, a.balance, total.entries`.execute(trx);
-  const written = moved.reduce((sum, row) => sum + row.entries, 0);
-  const drift = moved.find((row) => expected.get(accountKey(row.account_id, row.currency)) !== row.balance);
-  if (written !== postings.length || drift !== undefined) {
-    throw new TransientError(
-      "serialization_failure",
-      `ledger moved under the batch (${written} of ${postings.length} entries written); retried`,
-    );
-  }
+  const entries = sql`
+    INSERT INTO billing.ledger_entries (${columnList(names)})
+    SELECT ${columnList(names)} FROM ${recordset(ledgerEntriesColumns, names, rows)}
+    ON CONFLICT (kind, source_id) DO NOTHING
+    RETURNING account_id, currency, amount`;
+  const totals = sql`
+    SELECT account_id, currency, sum(amount)::bigint AS amount, count(*)::int AS entries
+    FROM ledger_entries_written GROUP BY account_id, currency`;
+  const moved = sql`
+    UPDATE billing.accounts a SET balance = a.balance + t.amount, updated_at = now()
+    FROM ledger_totals t WHERE a.account_id = t.account_id AND a.currency = t.currency
+    RETURNING a.account_id, a.currency, a.balance, t.entries`;
+  return {
+    ctes: [
+      ["ledger_entries_written", entries],
+      ["ledger_totals", totals],
+      ["ledger_balances_moved", moved],
+    ],
+    check(returned) {
+      const balances = returned as ReadonlyArray<{
+        account_id: string;
+        currency: string;
+        balance: number;
+        entries: number;
+      }>;
+      const written = balances.reduce((sum, row) => sum + row.entries, 0);
+      const drift = balances.find(
+        (row) => expected.get(accountKey(row.account_id, row.currency)) !== row.balance,
+      );
+      if (written !== postings.length || drift !== undefined) {
+        throw new TransientError(
+          "serialization_failure",
+          `ledger moved under the batch (${written} of ${postings.length} entries written); retried`,
+        );
+      }
+    },
+  };
+}
+
+/** Writes planned postings and their balance moves in one statement (postingsPart), for a command. */
+export async function writePostings(
+  trx: Transaction<Database>,
+  postings: readonly Posting[],
+  expected: ReadonlyMap<string, number>,
+): Promise<void> {
+  await writeParts(trx, [postingsPart(postings, expected)]);
 }
 
 /** Counts committed postings in the balance-update metric (call after the commit). */

@@ -1,7 +1,7 @@
-import { sql, type Transaction } from "kysely";
+import { sql } from "kysely";
 import { columnList, recordsetOfJson } from "../db/recordset.ts";
-import type { Database } from "../db/schema/database.ts";
 import { stripeEventsColumns } from "../db/schema/stripe-events.ts";
+import type { WritePart } from "../db/write-parts.ts";
 
 /** One Stripe event to keep in the audit table: its exact payload (the webhook's bytes, a JSON object). */
 export interface AuditRow {
@@ -11,12 +11,9 @@ export interface AuditRow {
   readonly payload: Buffer;
 }
 
-/** Writes audit rows in one statement; an event id already there (or twice) is one row. */
-export async function auditStripeEvents(
-  trx: Transaction<Database>,
-  audits: readonly AuditRow[],
-): Promise<void> {
-  if (audits.length === 0) return;
+/** Writes audit rows (one part of a batch's write); an event id already there (or twice) is one row. */
+export function auditPart(audits: readonly AuditRow[]): WritePart | undefined {
+  if (audits.length === 0) return undefined;
   const names = ["event_id", "type", "event_created", "payload"] as const;
   // Each payload is a JSON object already (the intake parsed it), so its bytes go into its row's
   // JSON as they are: nothing decodes, escapes or re-encodes the 1–2 KB of each event, and
@@ -31,10 +28,11 @@ export async function auditStripeEvents(
     parts.push(head, payload, closeRow);
     sizes.push(head.length + payload.length + closeRow.length);
   }
-  await sql`
+  const inserted = sql`
     INSERT INTO billing.stripe_events (${columnList(names)})
     SELECT ${columnList(names)} FROM ${recordsetOfJson(stripeEventsColumns, names, parts, sizes)}
-    ON CONFLICT (event_id) DO NOTHING`.execute(trx);
+    ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
+  return { ctes: [["stripe_events_inserted", inserted]] };
 }
 
 const closeRow = Buffer.from("}");

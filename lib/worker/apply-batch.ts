@@ -1,5 +1,6 @@
 import { inboxKey, type StripeEventMessage } from "../amqp/inbound-message.ts";
 import type { Db } from "../db/database.ts";
+import { writeParts } from "../db/write-parts.ts";
 import {
   accountsToLock,
   type BatchPlan,
@@ -15,14 +16,14 @@ import {
   subscriptionsCreated,
   unknownStripeEvents,
 } from "../metrics/registry.ts";
-import { insertCustomers } from "../tables/customers.ts";
-import { lockEntities, writeEntities } from "../tables/entity-table.ts";
+import { customersPart } from "../tables/customers.ts";
+import { entityWriteParts, lockEntities } from "../tables/entity-table.ts";
 import { claimInbox, inboxHolds } from "../tables/inbox.ts";
 import { invoicesTable } from "../tables/invoices.ts";
-import { countPostings, lockAccounts, readLedgerEntries, writePostings } from "../tables/ledger.ts";
-import { emitAll } from "../tables/outbox.ts";
+import { countPostings, lockAccounts, postingsPart, readLedgerEntries } from "../tables/ledger.ts";
+import { outboxPart } from "../tables/outbox.ts";
 import { paymentsTable } from "../tables/payments.ts";
-import { auditStripeEvents } from "../tables/stripe-events.ts";
+import { auditPart } from "../tables/stripe-events.ts";
 import { subscriptionsTable } from "../tables/subscriptions.ts";
 import { withQuickRetries } from "./quick-retry.ts";
 
@@ -30,8 +31,8 @@ import { withQuickRetries } from "./quick-retry.ts";
 // its size: (a) read which keys the inbox holds; (b) lock every row the batch touches, one
 // statement per table, in one global order (payments, subscriptions, invoices, then accounts; each
 // in key order); (c) decide every effect in pure code (lib/domain/batch-plan.ts); (d) claim the
-// inbox keys of what applies, then write each table in one statement, audit and outbox included;
-// (e) commit. The caller acks after this resolves.
+// inbox keys of what applies, then write every table, audit and outbox included, in one statement
+// (each table's rows set-based); (e) commit. The caller acks after this resolves.
 
 /** How one message of a batch ended. A refused one changed nothing and is the caller's to retry or park. */
 export type EventOutcome =
@@ -107,24 +108,21 @@ async function applyInOneTransaction(
         "a message of the batch was applied meanwhile; retried",
       );
     }
-    await writeEntities(trx, paymentsTable, plan.payments);
-    await writeEntities(trx, subscriptionsTable, plan.subscriptions);
-    await writeEntities(trx, invoicesTable, plan.invoices);
-    await insertCustomers(trx, plan.customers);
-    await writePostings(trx, plan.postings, plan.balances);
-    await auditStripeEvents(
-      trx,
-      plan.audited.map((index) => {
-        const { event, body } = messages[index] as StripeEventMessage;
-        return {
-          eventId: event.id,
-          type: event.type,
-          created: event.created,
-          payload: body,
-        };
-      }),
-    );
-    await emitAll(trx, plan.outbox);
+    // ... then every table in ONE statement, in this order (lib/db/write-parts.ts).
+    await writeParts(trx, [
+      ...entityWriteParts(paymentsTable, plan.payments),
+      ...entityWriteParts(subscriptionsTable, plan.subscriptions),
+      ...entityWriteParts(invoicesTable, plan.invoices),
+      customersPart(plan.customers),
+      postingsPart(plan.postings, plan.balances),
+      auditPart(
+        plan.audited.map((index) => {
+          const { event, body } = messages[index] as StripeEventMessage;
+          return { eventId: event.id, type: event.type, created: event.created, payload: body };
+        }),
+      ),
+      outboxPart(plan.outbox),
+    ]);
     for (const [index, result] of plan.results) {
       outcomes[index] =
         result.status === "applied" ? { status: "applied" } : { status: "refused", error: result.error };
