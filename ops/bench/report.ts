@@ -62,6 +62,15 @@ export function smallestNearBest<T>(
   return [...items].filter((item) => rate(item) >= best * 0.95).sort((a, b) => value(a) - value(b))[0];
 }
 
+/**
+ * The runs whose workers stayed under the RSS target, or all of them when none did: a setting
+ * the bench recommends becomes a default, and the defaults must meet the target.
+ */
+export function withinMemory<T extends { readonly peakRssMiB: number }>(runs: readonly T[]): readonly T[] {
+  const fitting = runs.filter((run) => run.peakRssMiB < targets.workerRssMiB);
+  return fitting.length > 0 ? fitting : runs;
+}
+
 const int = (n: number) => (Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "–");
 const ms = (n: number) => (Number.isFinite(n) ? (n < 10 ? n.toFixed(2) : n.toFixed(1)) : "–");
 const mark = (ok: boolean) => (ok ? "✓" : "✗");

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { shareOfLimit, smallestNearBest } from "../../ops/bench/report.ts";
+import { shareOfLimit, smallestNearBest, targets, withinMemory } from "../../ops/bench/report.ts";
 
 describe("smallestNearBest", () => {
   // The recommended prefetch/pool is the smallest that is within 5% of the best rate: less in
@@ -31,6 +31,16 @@ describe("smallestNearBest", () => {
         () => 0,
       ),
     ).toBeUndefined();
+  });
+});
+
+describe("withinMemory", () => {
+  // A recommended setting becomes a default, and the defaults must meet the RSS target.
+  it("keeps the runs under the RSS target, or all when none is", () => {
+    const under = { batchSize: 250, peakRssMiB: targets.workerRssMiB - 5 };
+    const over = { batchSize: 500, peakRssMiB: targets.workerRssMiB + 10 };
+    expect(withinMemory([under, over])).toEqual([under]);
+    expect(withinMemory([over])).toEqual([over]);
   });
 });
 
