@@ -23,7 +23,11 @@ export function recordset<T>(
 ): RawBuilder<unknown> {
   const texts = rows.map((row) => JSON.stringify(row));
   const sizes = texts.map((text) => Buffer.byteLength(text));
-  return packed(table, names, Buffer.from(texts.join("")), sizes, as);
+  // written straight into one buffer: no batch-sized string on the V8 heap
+  const bytes = Buffer.allocUnsafe(sizes.reduce((sum, size) => sum + size, 0));
+  let at = 0;
+  for (const text of texts) at += bytes.write(text, at);
+  return packed(table, names, bytes, sizes, as);
 }
 
 /**
