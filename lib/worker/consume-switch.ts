@@ -25,8 +25,8 @@ export function consumeSwitch<S extends { readonly session: DeliverySession }>(d
   log: Logger;
   retryDelaysMs: readonly number[];
   take: (subscription: S, delivery: ConsumeMessage) => void;
-  /** False while stopping, or once `subscription` is not the consumer's current one. */
-  mayConsume: (subscription: S) => boolean;
+  /** False once `subscription` is not the consumer's current one (its channel was replaced). */
+  isCurrent: (subscription: S) => boolean;
   gateOpen: () => boolean;
   stopping: () => boolean;
   /** Deliveries taken and not yet settled, for the log. */
@@ -78,7 +78,7 @@ export function consumeSwitch<S extends { readonly session: DeliverySession }>(d
     log.warn("RabbitMQ cancelled the consumer; resubscribing");
     setTimeout(() => {
       // while the gate is closed, its opening subscribes again
-      if (!session.open || !deps.mayConsume(subscription) || !deps.gateOpen()) return;
+      if (deps.stopping() || !session.open || !deps.isCurrent(subscription) || !deps.gateOpen()) return;
       ensureBillingTopology(deps.broker, session.channel, deps.retryDelaysMs, log)
         .then(() => subscribe(subscription))
         .catch(reconnectAfter("resubscribe"));

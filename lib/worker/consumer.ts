@@ -106,7 +106,7 @@ export function startConsumer(
     log,
     retryDelaysMs: options.retryDelaysMs,
     take,
-    mayConsume: (subscription) => !stopping && current === subscription,
+    isCurrent: (subscription) => current === subscription,
     gateOpen,
     stopping: () => stopping,
     inFlight: inFlight.count,
