@@ -26,6 +26,7 @@ const transientSocketCodes: ReadonlySet<string> = new Set([
 
 // What pg and pg-pool say when a connection dies or cannot be had; they carry no code.
 const connectionLost = /Connection terminated|timeout exceeded when trying to connect|not queryable/i;
+const stalePlan = /cached plan must not change result type/i;
 // 55000 is a broad SQLSTATE; only its connect-time form (ALLOW_CONNECTIONS false) means an outage.
 const notAccepting = /is not currently accepting connections/i;
 
@@ -43,6 +44,8 @@ function transientCode(error: Error): ErrorCode | undefined {
     const known = transientSqlStates[code];
     if (known !== undefined) return known;
     if (code === "55000" && notAccepting.test(error.message)) return "database_unavailable";
+    // a migration changed what a prepared statement returns: its connection is dropped (prepared-statements.ts)
+    if (code === "0A000" && stalePlan.test(error.message)) return "serialization_failure";
     // class 08: connection exception
     if (/^08[0-9A-Z]{3}$/.test(code)) return "database_unavailable";
     if (transientSocketCodes.has(code)) return "database_unavailable";

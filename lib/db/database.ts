@@ -1,5 +1,6 @@
 import { Kysely, type LogConfig, PostgresDialect } from "kysely";
 import pg from "pg";
+import { preparingPool } from "./prepared-statements.ts";
 import type { Database } from "./schema/database.ts";
 
 export type Db = Kysely<Database>;
@@ -12,7 +13,10 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (text: string) => {
   return value;
 });
 
-/** A pool for the billing schema; every query is qualified with `billing`. `log` sees every statement. */
+/**
+ * A pool for the billing schema; every query is qualified with `billing`, and one that repeats is
+ * prepared once per connection (prepared-statements.ts). `log` sees every statement.
+ */
 export function createDb(options: {
   url: string;
   poolSize: number;
@@ -32,7 +36,7 @@ export function createDb(options: {
   // query in flight still rejects (and is retried as transient), so this must not crash.
   pool.on("connect", (client) => client.on("error", () => {}));
   return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+    dialect: new PostgresDialect({ pool: preparingPool(pool) }),
     ...(options.log === undefined ? {} : { log: options.log }),
   }).withSchema("billing");
 }
