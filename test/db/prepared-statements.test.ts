@@ -97,4 +97,15 @@ describe("preparingPool", () => {
     );
     expect(rows.map((row) => row.statement)).toEqual(["SELECT $1::int AS n"]);
   });
+
+  it("keeps the server options the database URL gives", async () => {
+    const url = new URL(database.url);
+    url.searchParams.set("options", "-c statement_timeout=12345");
+    const db = createDb({ url: url.toString(), poolSize: 1 });
+    opened.push(db);
+    const timeout = await sql<{ statement_timeout: string }>`SHOW statement_timeout`.execute(db);
+    expect(timeout.rows[0]?.statement_timeout).toBe("12345ms");
+    const mode = await sql<{ plan_cache_mode: string }>`SHOW plan_cache_mode`.execute(db);
+    expect(mode.rows[0]?.plan_cache_mode).toBe("force_custom_plan");
+  });
 });
